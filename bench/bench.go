@@ -1,0 +1,179 @@
+// Package bench holds the scenarios of `geocommuns bench`. Every scenario
+// checks its own results (counts, a sampled equality, zero errors) so that
+// a short-circuited path cannot post a figure, and prints each figure
+// beside a baseline measured in the same run: machines here are shared,
+// so only ratios are comparable from run to run.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Config selects what to run and where.
+type Config struct {
+	// PostgresURL, when set, runs every scenario on PostgreSQL too, each
+	// in a fresh schema that is dropped afterwards.
+	PostgresURL string
+	// Scenarios to run by name; empty runs them all.
+	Scenarios []string
+	// DataDir holds the real data files; empty finds the paulmach/osm
+	// module's testdata.
+	DataDir string
+	// JSONPath, when set, receives every result as JSON.
+	JSONPath string
+}
+
+// Result is one measured figure of one scenario on one backend.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	Backend  string  `json:"backend"`
+	Metric   string  `json:"metric"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	// Baseline is the same-run anchor the value is compared with, and
+	// Ratio is Value/Baseline (0 when there is none).
+	BaselineName string  `json:"baseline_name,omitempty"`
+	Baseline     float64 `json:"baseline,omitempty"`
+	Ratio        float64 `json:"ratio,omitempty"`
+	// Target says what the issue asks of this figure, and Met whether the
+	// run reached it; a figure without a target is for information.
+	Target string  `json:"target,omitempty"`
+	Met    *bool   `json:"met,omitempty"`
+	PeakMB float64 `json:"peak_rss_mb,omitempty"`
+	Note   string  `json:"note,omitempty"`
+}
+
+type scenario struct {
+	name string
+	run  func(ctx context.Context, env *environment, b backend) ([]Result, error)
+}
+
+// scenarios lists every scenario in the order they run; later issues add
+// theirs here.
+var scenarios = []scenario{
+	{"import", runImport},
+}
+
+// Run runs the selected scenarios on every configured backend, prints one
+// table to out and returns an error if any scenario failed or its
+// self-check did.
+func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	env, err := newEnvironment(cfg)
+	if err != nil {
+		return err
+	}
+	selected, err := selectScenarios(cfg.Scenarios)
+	if err != nil {
+		return err
+	}
+	backends := []backend{sqliteBackend{}}
+	if cfg.PostgresURL != "" {
+		backends = append(backends, postgresBackend{url: cfg.PostgresURL})
+	}
+	var results []Result
+	var failures []string
+	for _, sc := range selected {
+		for _, b := range backends {
+			fmt.Fprintf(out, "running %s on %s…\n", sc.name, b.name())
+			rs, err := sc.run(ctx, env, b)
+			if err != nil {
+				failures = append(failures, fmt.Sprintf("%s on %s: %v", sc.name, b.name(), err))
+				continue
+			}
+			results = append(results, rs...)
+		}
+	}
+	printTable(out, results)
+	if cfg.JSONPath != "" {
+		if err := writeJSON(cfg.JSONPath, results); err != nil {
+			return err
+		}
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("bench failed:\n  %s", strings.Join(failures, "\n  "))
+	}
+	return nil
+}
+
+func selectScenarios(names []string) ([]scenario, error) {
+	if len(names) == 0 {
+		return scenarios, nil
+	}
+	var out []scenario
+	for _, n := range names {
+		found := false
+		for _, sc := range scenarios {
+			if sc.name == n {
+				out = append(out, sc)
+				found = true
+			}
+		}
+		if !found {
+			var known []string
+			for _, sc := range scenarios {
+				known = append(known, sc.name)
+			}
+			sort.Strings(known)
+			return nil, fmt.Errorf("unknown scenario %q (known: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	return out, nil
+}
+
+func printTable(out io.Writer, results []Result) {
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tbackend\tmetric\tvalue\tbaseline\tratio\ttarget\tpeak RSS\tnote")
+	for _, r := range results {
+		baseline, ratio := "", ""
+		if r.BaselineName != "" {
+			baseline = fmt.Sprintf("%s %s", formatValue(r.Baseline), r.BaselineName)
+			ratio = fmt.Sprintf("%.2f", r.Ratio)
+		}
+		target := r.Target
+		if r.Met != nil {
+			if *r.Met {
+				target += " (met)"
+			} else {
+				target += " (NOT met)"
+			}
+		}
+		peak := ""
+		if r.PeakMB > 0 {
+			peak = fmt.Sprintf("%.0f MB", r.PeakMB)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Scenario, r.Backend, r.Metric, formatValue(r.Value), r.Unit, baseline, ratio, target, peak, r.Note)
+	}
+	tw.Flush()
+}
+
+func formatValue(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.4f", v)
+	}
+}
+
+func writeJSON(path string, results []Result) error {
+	data, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode results: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func boolPtr(b bool) *bool { return &b }
