@@ -1,0 +1,130 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// Apply appends versions in one transaction under the dataset lock: one
+// statement reads the current versions, one flips is_current off, one
+// COPY per type writes the new rows, and the derived rows of the touched
+// ways and relations are rebuilt.
+func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
+	if len(versions) == 0 {
+		return nil
+	}
+	ids := map[osmdata.ElementType][]int64{}
+	lastIndex := map[osmdata.Key]int{}
+	for i := range versions {
+		e := &versions[i]
+		if _, ok := tableOf[e.Type]; !ok {
+			return fmt.Errorf("apply: element %d has unknown type %d", e.ID, e.Type)
+		}
+		if _, seen := lastIndex[e.Key()]; !seen {
+			ids[e.Type] = append(ids[e.Type], e.ID)
+		}
+		lastIndex[e.Key()] = i
+	}
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("apply: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := lockDataset(ctx, tx); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	current, err := currentVersions(ctx, tx, ids)
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	for i := range versions {
+		e := &versions[i]
+		k := e.Key()
+		cur := current[k]
+		if e.Version != cur+1 {
+			if cur == 0 {
+				return fmt.Errorf("apply: %s: version %d given, the dataset has no version of it (expected 1): %w", k, e.Version, storage.ErrVersionConflict)
+			}
+			return fmt.Errorf("apply: %s: version %d given, current is %d: %w", k, e.Version, cur, storage.ErrVersionConflict)
+		}
+		current[k] = e.Version
+	}
+
+	_, err = tx.Exec(ctx, `WITH
+		n AS (UPDATE nodes SET is_current = false WHERE is_current AND id = ANY($1)),
+		w AS (UPDATE ways SET is_current = false WHERE is_current AND id = ANY($2))
+		UPDATE relations SET is_current = false WHERE is_current AND id = ANY($3)`,
+		nonNil(ids[osmdata.Node]), nonNil(ids[osmdata.Way]), nonNil(ids[osmdata.Relation]))
+	if err != nil {
+		return fmt.Errorf("apply: retire current versions: %w", err)
+	}
+	for _, t := range osmdata.ElementTypes {
+		if len(ids[t]) == 0 {
+			continue
+		}
+		var rows []int
+		for i := range versions {
+			if versions[i].Type == t {
+				rows = append(rows, i)
+			}
+		}
+		var enc rowEncoder
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{tableOf[t]}, writeColumns(t), pgx.CopyFromSlice(len(rows), func(j int) ([]any, error) {
+			i := rows[j]
+			return enc.row(&versions[i], lastIndex[versions[i].Key()] == i), nil
+		}))
+		if err != nil {
+			return fmt.Errorf("apply: write %s: %w", tableOf[t], err)
+		}
+	}
+	if err := deriveCurrentMembers(ctx, tx, false, ids[osmdata.Way], ids[osmdata.Relation]); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("apply: commit: %w", err)
+	}
+	return nil
+}
+
+// currentVersions reads the current version of every given element in one
+// statement; elements the dataset does not have are left out.
+func currentVersions(ctx context.Context, tx pgx.Tx, ids map[osmdata.ElementType][]int64) (map[osmdata.Key]int, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT 1::smallint, id, version FROM nodes WHERE is_current AND id = ANY($1)
+		UNION ALL SELECT 2::smallint, id, version FROM ways WHERE is_current AND id = ANY($2)
+		UNION ALL SELECT 3::smallint, id, version FROM relations WHERE is_current AND id = ANY($3)`,
+		nonNil(ids[osmdata.Node]), nonNil(ids[osmdata.Way]), nonNil(ids[osmdata.Relation]))
+	if err != nil {
+		return nil, fmt.Errorf("read current versions: %w", err)
+	}
+	defer rows.Close()
+	current := map[osmdata.Key]int{}
+	for rows.Next() {
+		var t int16
+		var id int64
+		var v int32
+		if err := rows.Scan(&t, &id, &v); err != nil {
+			return nil, fmt.Errorf("read current versions: %w", err)
+		}
+		current[osmdata.Key{Type: osmdata.ElementType(t), ID: id}] = int(v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read current versions: %w", err)
+	}
+	return current, nil
+}
+
+// nonNil makes an empty id list an empty array rather than NULL, so that
+// "= ANY" matches nothing instead of yielding NULL.
+func nonNil(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}

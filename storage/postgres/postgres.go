@@ -1,0 +1,124 @@
+// Package postgres is the PostgreSQL backend of storage.Store: the
+// authoritative dataset in one schema, bulk import by binary COPY, and
+// every read as one statement with array parameters.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// Config says where the dataset lives.
+type Config struct {
+	// URL is a PostgreSQL connection string (URL or key=value form).
+	URL string
+	// Schema, when set, holds every table of the dataset; it is created if
+	// missing and set as each connection's search_path. Empty uses the
+	// connection's default search_path.
+	Schema string
+}
+
+// Store is a dataset in PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	schema string
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open connects, creates the schema if missing, applies pending
+// migrations and returns the store.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, pool, cfg.Schema); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, schema: cfg.Schema}, nil
+}
+
+// Migrate applies pending migrations and returns; `geocommuns migrate`
+// runs it so that servers can start without DDL rights.
+func Migrate(ctx context.Context, cfg Config) error {
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return migrate(ctx, pool, cfg.Schema)
+}
+
+func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parse postgres url: %w", err)
+	}
+	if cfg.Schema != "" {
+		// A runtime parameter rather than a SET after connecting: it holds
+		// for every pooled connection, including ones opened later.
+		pc.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if cfg.Schema != "" {
+		if err := createSchema(ctx, pool, cfg.Schema); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return pool, nil
+}
+
+func createSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	_, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
+	var pgErr *pgconn.PgError
+	// Two processes creating the schema at once: IF NOT EXISTS does not
+	// guard against the race, the loser sees a unique violation.
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P06") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// DropSchema removes the store's schema and everything in it; tests use
+// it to leave nothing behind. It refuses a store opened without a schema.
+func (s *Store) DropSchema(ctx context.Context) error {
+	if s.schema == "" {
+		return errors.New("drop schema: the store was opened without a schema")
+	}
+	if _, err := s.pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{s.schema}.Sanitize()+" CASCADE"); err != nil {
+		return fmt.Errorf("drop schema %s: %w", s.schema, err)
+	}
+	return nil
+}
+
+// lockDataset takes the replication_state row lock that serializes every
+// write to the dataset (imports, applies, merges) until tx ends.
+func lockDataset(ctx context.Context, tx pgx.Tx) error {
+	var seq int64
+	if err := tx.QueryRow(ctx, "SELECT last_seq FROM replication_state WHERE id = 1 FOR UPDATE").Scan(&seq); err != nil {
+		return fmt.Errorf("lock replication_state: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,220 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+func checkType(t osmdata.ElementType) error {
+	if _, ok := tableOf[t]; !ok {
+		return fmt.Errorf("unknown element type %d", t)
+	}
+	return nil
+}
+
+// CurrentElements returns the current version of each known id, by id.
+func (s *Store) CurrentElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+	if err := checkType(t); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+		WHERE is_current AND id = ANY($1) ORDER BY id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("current %ss: %w", t, err)
+	}
+	els, err := collectElements(rows, t)
+	if err != nil {
+		return nil, fmt.Errorf("current %ss: %w", t, err)
+	}
+	return els, nil
+}
+
+// ElementVersion returns one version, or storage.ErrNotFound.
+func (s *Store) ElementVersion(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
+	if err := checkType(t); err != nil {
+		return osmdata.Element{}, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+		WHERE id = $1 AND version = $2`, id, version)
+	if err != nil {
+		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, err)
+	}
+	els, err := collectElements(rows, t)
+	if err != nil {
+		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, err)
+	}
+	if len(els) == 0 {
+		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, storage.ErrNotFound)
+	}
+	return els[0], nil
+}
+
+// History returns every version of an element, oldest first.
+func (s *Store) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
+	if err := checkType(t); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+		WHERE id = $1 ORDER BY version`, id)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
+	}
+	els, err := collectElements(rows, t)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
+	}
+	if len(els) == 0 {
+		return nil, fmt.Errorf("history of %s %d: %w", t, id, storage.ErrNotFound)
+	}
+	return els, nil
+}
+
+// NodesInBox selects by the quadtile ranges covering box (the index), then
+// by the exact coordinates, edges included.
+func (s *Store) NodesInBox(ctx context.Context, box osmdata.Box, limit int) ([]osmdata.Element, error) {
+	ranges := osmdata.TilesForBox(box)
+	lo, hi := make([]int64, len(ranges)), make([]int64, len(ranges))
+	for i, r := range ranges {
+		lo[i], hi[i] = int64(r.Lo), int64(r.Hi)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(osmdata.Node, "n.")+`
+		FROM unnest($1::bigint[], $2::bigint[]) AS r(lo, hi)
+		JOIN nodes n ON n.tile BETWEEN r.lo AND r.hi
+		WHERE n.is_current AND n.visible
+			AND n.lat BETWEEN $3 AND $4 AND n.lon BETWEEN $5 AND $6
+		ORDER BY n.id LIMIT $7`,
+		lo, hi, box.MinLat, box.MaxLat, box.MinLon, box.MaxLon, max(limit, 0)+1)
+	if err != nil {
+		return nil, fmt.Errorf("nodes in box: %w", err)
+	}
+	els, err := collectElements(rows, osmdata.Node)
+	if err != nil {
+		return nil, fmt.Errorf("nodes in box: %w", err)
+	}
+	return els, nil
+}
+
+// WaysUsingNodes reads current_way_nodes, which holds current visible
+// ways only.
+func (s *Store) WaysUsingNodes(ctx context.Context, nodeIDs []int64) ([]osmdata.Element, error) {
+	if len(nodeIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(osmdata.Way, "")+` FROM ways
+		WHERE is_current AND visible
+			AND id IN (SELECT way_id FROM current_way_nodes WHERE node_id = ANY($1))
+		ORDER BY id`, nodeIDs)
+	if err != nil {
+		return nil, fmt.Errorf("ways using nodes: %w", err)
+	}
+	els, err := collectElements(rows, osmdata.Way)
+	if err != nil {
+		return nil, fmt.Errorf("ways using nodes: %w", err)
+	}
+	return els, nil
+}
+
+// RelationsWithMembers reads current_relation_members, which holds
+// current visible relations only.
+func (s *Store) RelationsWithMembers(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+	if err := checkType(t); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(osmdata.Relation, "")+` FROM relations
+		WHERE is_current AND visible
+			AND id IN (SELECT relation_id FROM current_relation_members
+				WHERE member_type = $1 AND member_id = ANY($2))
+		ORDER BY id`, int16(t), ids)
+	if err != nil {
+		return nil, fmt.Errorf("relations with %s members: %w", t, err)
+	}
+	els, err := collectElements(rows, osmdata.Relation)
+	if err != nil {
+		return nil, fmt.Errorf("relations with %s members: %w", t, err)
+	}
+	return els, nil
+}
+
+// Changeset returns one changeset, or storage.ErrNotFound.
+func (s *Store) Changeset(ctx context.Context, id int64) (osmdata.Changeset, error) {
+	var (
+		c                              osmdata.Changeset
+		closed                         *time.Time
+		tags                           []string
+		changes                        int32
+		minLat, minLon, maxLat, maxLon *int32
+		review                         string
+	)
+	err := s.pool.QueryRow(ctx, `SELECT id, user_id, user_name, created_at, closed_at, is_open, tags,
+			num_changes, min_lat, min_lon, max_lat, max_lon, review_state
+		FROM changesets WHERE id = $1`, id).Scan(
+		&c.ID, &c.UID, &c.User, &c.CreatedAt, &closed, &c.Open, &tags,
+		&changes, &minLat, &minLon, &maxLat, &maxLon, &review)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return osmdata.Changeset{}, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return osmdata.Changeset{}, fmt.Errorf("changeset %d: %w", id, err)
+	}
+	c.CreatedAt = c.CreatedAt.UTC()
+	if closed != nil {
+		c.ClosedAt = closed.UTC()
+	}
+	if c.Tags, err = unflattenTags(tags); err != nil {
+		return osmdata.Changeset{}, fmt.Errorf("changeset %d: %w", id, err)
+	}
+	c.NumChanges = int(changes)
+	if minLat != nil && minLon != nil && maxLat != nil && maxLon != nil {
+		c.HasBox = true
+		c.Box = osmdata.Box{MinLat: *minLat, MinLon: *minLon, MaxLat: *maxLat, MaxLon: *maxLon}
+	}
+	c.ReviewState = osmdata.ReviewState(review)
+	return c, nil
+}
+
+// Counts counts current visible elements, all versions, changesets and
+// users in one statement.
+func (s *Store) Counts(ctx context.Context) (storage.Counts, error) {
+	var c storage.Counts
+	err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM nodes WHERE is_current AND visible),
+		(SELECT count(*) FROM ways WHERE is_current AND visible),
+		(SELECT count(*) FROM relations WHERE is_current AND visible),
+		(SELECT count(*) FROM nodes) + (SELECT count(*) FROM ways) + (SELECT count(*) FROM relations),
+		(SELECT count(*) FROM changesets),
+		(SELECT count(*) FROM users)`).Scan(
+		&c.Nodes, &c.Ways, &c.Relations, &c.Versions, &c.Changesets, &c.Users)
+	if err != nil {
+		return storage.Counts{}, fmt.Errorf("counts: %w", err)
+	}
+	return c, nil
+}
+
+// NextIDs reads the sequences without advancing them.
+func (s *Store) NextIDs(ctx context.Context) (storage.IDs, error) {
+	const next = `(SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s)`
+	var ids storage.IDs
+	err := s.pool.QueryRow(ctx, `SELECT `+
+		fmt.Sprintf(next, "node_id_seq")+`, `+
+		fmt.Sprintf(next, "way_id_seq")+`, `+
+		fmt.Sprintf(next, "relation_id_seq")+`, `+
+		fmt.Sprintf(next, "changeset_id_seq")+`, `+
+		fmt.Sprintf(next, "user_id_seq")).Scan(&ids.Node, &ids.Way, &ids.Relation, &ids.Changeset, &ids.User)
+	if err != nil {
+		return storage.IDs{}, fmt.Errorf("next ids: %w", err)
+	}
+	return ids, nil
+}
