@@ -24,10 +24,25 @@ type DocumentWriter interface {
 	Close() error
 }
 
-var errNotYet = errors.New("not implemented yet")
+// ErrBoundsAfterElements: both formats put <bounds> before the elements.
+var ErrBoundsAfterElements = errors.New("document bounds written after elements")
+
+// ErrDocumentClosed is returned by writes after Close.
+var ErrDocumentClosed = errors.New("document already closed")
 
 // NewXMLWriter returns a writer of API 0.6 XML, as cgimap writes it.
-func NewXMLWriter(w io.Writer, h DocumentHeader) DocumentWriter { return nil }
+func NewXMLWriter(w io.Writer, h DocumentHeader) DocumentWriter { return newXMLWriter(w, h) }
 
 // NewJSONWriter returns a writer of the OSM JSON format, as cgimap writes it.
-func NewJSONWriter(w io.Writer, h DocumentHeader) DocumentWriter { return nil }
+func NewJSONWriter(w io.Writer, h DocumentHeader) DocumentWriter { return newJSONWriter(w, h) }
+
+// documentState is what both writers track: whether the opening was
+// written, whether elements began, whether the document ended.
+type documentState int
+
+const (
+	docNew documentState = iota
+	docStarted
+	docInElements
+	docClosed
+)
