@@ -369,3 +369,24 @@ func TestWritersAgreeWithFormatFixedCoord(t *testing.T) {
 		}
 	}
 }
+
+func TestTimestampsAreUTCWholeSeconds(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	for _, tc := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2020, 1, 2, 3, 4, 5, 999999999, time.UTC), "2020-01-02T03:04:05Z"},
+		{time.Date(2020, 1, 2, 0, 4, 5, 0, paris), "2020-01-01T23:04:05Z"},
+		{time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC), "1999-12-31T23:59:59Z"},
+		{time.Date(2005, 7, 9, 10, 9, 8, 0, time.UTC), "2005-07-09T10:09:08Z"},
+	} {
+		e := &osmdata.Element{Type: osmdata.Way, ID: 1, Visible: true, Timestamp: tc.in}
+		if x := string(xmlDoc(t, nil, []*osmdata.Element{e})); !strings.Contains(x, `timestamp="`+tc.want+`"`) {
+			t.Errorf("%v: XML %s", tc.in, x)
+		}
+		if j := string(jsonDoc(t, nil, []*osmdata.Element{e})); !strings.Contains(j, `"timestamp":"`+tc.want+`"`) {
+			t.Errorf("%v: JSON %s", tc.in, j)
+		}
+	}
+}
