@@ -1,0 +1,201 @@
+// Package server wires geocommuns' HTTP side: one ServeMux for every
+// route (the OSM API, health, readiness, metrics), request logs and
+// metrics by route pattern, per-request deadlines, HTTP/1.1 and
+// unencrypted HTTP/2 (h2c, for Connect and gRPC) on one listener, and a
+// graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/geocommuns/geocommuns/editing/osmapi"
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// Config is how the server runs. Zero durations take the defaults below.
+type Config struct {
+	// Listen is the TCP address, "127.0.0.1:8080" for example; port 0
+	// picks a free port, which the "listening" log line reports.
+	Listen string
+	// Header is what documents say about themselves (generator,
+	// copyright, attribution, licence); zero means osmapi.DefaultHeader.
+	Header osmdata.DocumentHeader
+	// RequestTimeout bounds each request: its context (so reads of the
+	// store stop) and its writes. There is deliberately no server-wide
+	// WriteTimeout: it would cut long streams and large map replies
+	// short whatever their handler allows (design.md).
+	RequestTimeout time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes keep-alive connections left idle.
+	IdleTimeout time.Duration
+	// ShutdownTimeout is how long in-flight requests may run on after
+	// the context of Run is cancelled.
+	ShutdownTimeout time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultRequestTimeout    = osmapi.DefaultTimeout
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultShutdownTimeout   = 30 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+// Server serves one store.
+type Server struct {
+	cfg     Config
+	store   storage.Store
+	logger  *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New builds the server and its routes; Run starts it.
+func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, store: store, logger: logger, mux: http.NewServeMux()}
+
+	api := &osmapi.API{Reader: store, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
+	api.Register(s.mux)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+
+	registry := prometheus.NewRegistry()
+	metrics := newMetrics(registry)
+	s.mux.Handle("GET /metrics", metrics.handler(registry))
+
+	// observe sits right above the mux: the mux records the matched
+	// pattern on the very request it is handed.
+	s.handler = s.withDeadline(s.observe(metrics, s.mux))
+	return s
+}
+
+// Handler is the server's whole HTTP side, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Mux is the one ServeMux of the server, for later issues to register
+// their routes on.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Run listens on Config.Listen and serves until ctx is cancelled, then
+// shuts down gracefully. It returns nil after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish for up to
+// ShutdownTimeout, then closes what is left.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		Protocols:         new(http.Protocols),
+	}
+	// One listener for HTTP/1.1 and h2c with prior knowledge, which
+	// Connect and gRPC clients speak. net/http serves h2c itself since Go
+	// 1.24; golang.org/x/net/http2/h2c is deprecated in its favour, and
+	// its hijacked connections escape Shutdown.
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.logger.Info("listening", "addr", ln.Addr().String())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down", "grace", s.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = errors.Join(fmt.Errorf("requests still running after %s: %w", s.cfg.ShutdownTimeout, err), srv.Close())
+	}
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.logger.Info("stopped")
+	return nil
+}
+
+// withDeadline bounds each request by RequestTimeout: the context stops
+// the store's reads, the write deadline a client that stops reading.
+func (s *Server) withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		// Not every ResponseWriter supports deadlines; the context still
+		// bounds the work then.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// healthz says the process is alive and serving; it touches nothing else.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	fmt.Fprintln(w, "ok")
+}
+
+// readyTimeout bounds the readiness probe's read of the store.
+const readyTimeout = 2 * time.Second
+
+// readyz says the store answers. The probe is a primary-key read of one
+// node, the cheapest statement that goes through the same read path as
+// the API on both backends (a count would scan tables).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	if _, err := s.store.CurrentElements(ctx, osmdata.Node, []int64{1}); err != nil {
+		s.logger.Warn("not ready: the store does not answer", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "the store does not answer")
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
