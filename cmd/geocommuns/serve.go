@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/geocommuns/geocommuns/osmdata/osmfile"
+	"github.com/geocommuns/geocommuns/server"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	var (
+		sf       storeFlags
+		hf       headerFlags
+		lf       logFlags
+		listen   string
+		demo     bool
+		demoFile string
+		timeout  time.Duration
+	)
+	fs := newFlagSet(e, "serve", "",
+		"Serves the OSM API 0.6 reads as openstreetmap.org's cgimap does, /healthz, /readyz and\n"+
+			"Prometheus /metrics, over HTTP/1.1 and h2c on one listener, until SIGINT or SIGTERM.")
+	fs.StringVar(&listen, "listen", "127.0.0.1:8080", "the TCP `address` to serve on")
+	sf.register(fs)
+	fs.BoolVar(&demo, "demo", false, "import the Andorra extract first if the dataset is empty")
+	fs.StringVar(&demoFile, "demo-file", "", "the `file` --demo imports (default: andorra-latest.osm.bz2 of the github.com/paulmach/osm module)")
+	fs.DurationVar(&timeout, "request-timeout", server.DefaultRequestTimeout, "how long one request may take")
+	hf.register(fs)
+	lf.register(fs)
+	if err := parseFlags(fs, e, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{msg: "serve takes no arguments"}
+	}
+	logger := lf.logger(e.stderr)
+
+	store, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	logger.Info("dataset open", "store", sf.describe())
+
+	if demo {
+		if err := loadDemo(ctx, e, logger, store, demoFile); err != nil {
+			return err
+		}
+	}
+	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout}, store, logger)
+	return srv.Run(ctx)
+}
+
+// loadDemo imports the demo extract into an empty dataset, and leaves a
+// dataset that has anything alone.
+func loadDemo(ctx context.Context, e *env, logger *slog.Logger, store storage.Store, file string) error {
+	counts, err := store.Counts(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: count the dataset: %w", err)
+	}
+	if n := counts.Nodes + counts.Ways + counts.Relations; n > 0 || counts.Versions > 0 {
+		logger.Info("demo: the dataset is not empty, nothing imported",
+			"nodes", counts.Nodes, "ways", counts.Ways, "relations", counts.Relations)
+		return nil
+	}
+	if file == "" {
+		dir, err := osmfile.ModuleTestdata()
+		if err != nil {
+			return fmt.Errorf("demo: find the Andorra extract (or give --demo-file): %w", err)
+		}
+		file = filepath.Join(dir, "testdata", "andorra-latest.osm.bz2")
+	}
+	logger.Info("demo: importing into the empty dataset", "file", file)
+	start := time.Now()
+	res, err := importFiles(ctx, e, store, []string{file})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	logger.Info("demo: "+importSummary(res, 1, time.Since(start)), "file", file)
+	return nil
+}
