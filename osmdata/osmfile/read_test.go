@@ -435,3 +435,56 @@ func TestMergeReportsFileOfError(t *testing.T) {
 	}
 	assertError(t, err, ErrUnsorted, bad, "line 3")
 }
+
+func TestFormatFromContentWhenTheNameDoesNotTell(t *testing.T) {
+	pbf, err := os.ReadFile(realFile(t, "testdata/delaware-latest.osm.pbf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := pbfBlocks(t, pbf)
+	p := writeFile(t, "download", pbf[:blocks[2].offset])
+	if c, _, err := readAll(t, p); err != nil || c.nodes == 0 {
+		t.Errorf("a PBF without extension read as %+v, %v", c, err)
+	}
+	gz := gzipFile(t, realFile(t, "osmgeojson/testdata/benchmark.osm"))
+	data, err := os.ReadFile(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = writeFile(t, "map", data)
+	if c, _, err := readAll(t, p); err != nil || c != (counts{2867, 462, 8}) {
+		t.Errorf("gzip XML without extension read as %+v, %v", c, err)
+	}
+}
+
+func TestRefusesContentThatContradictsTheName(t *testing.T) {
+	xml, err := os.ReadFile(realFile(t, "osmgeojson/testdata/benchmark.osm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeFile(t, "map.osm.pbf", xml)
+	_, err = Open(p)
+	if err == nil {
+		t.Fatal("XML named .osm.pbf opened")
+	}
+	assertError(t, err, nil, p, "name says OSM PBF but its content is OSM XML")
+}
+
+// Closing mid-file must not hang on the decompressing goroutine or the
+// PBF decoder's.
+func TestCloseMidFile(t *testing.T) {
+	for _, rel := range []string{"testdata/andorra-latest.osm.bz2", "testdata/delaware-latest.osm.pbf"} {
+		r, err := Open(realFile(t, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			if _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := r.Close(); err != nil {
+			t.Errorf("%s: close: %v", rel, err)
+		}
+	}
+}

@@ -41,11 +41,42 @@ func newXMLSource(path string, br *bufio.Reader, ft format) (*xmlSource, error) 
 	case formatXMLBzip2:
 		in = bzip2.NewReader(br)
 	}
+	if ft != formatXML {
+		ra := readAhead(in, closer)
+		in, closer = ra, ra
+	}
 	s := &xmlSource{path: path, dec: xml.NewDecoder(bufio.NewReaderSize(in, 64<<10)), closer: closer}
 	if err := s.readRoot(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// readAhead decompresses in its own goroutine, so decompression (a
+// quarter of the time for .osm.bz2) runs beside XML decoding. Errors,
+// io.ErrUnexpectedEOF included, reach the reader as they were. The
+// goroutine alone uses the decompressor, so it closes it when it stops.
+func readAhead(in io.Reader, closer io.Closer) *io.PipeReader {
+	pr, pw := io.Pipe()
+	go func() {
+		if closer != nil {
+			defer closer.Close()
+		}
+		buf := make([]byte, 256<<10)
+		for {
+			n, err := in.Read(buf)
+			if n > 0 {
+				if _, werr := pw.Write(buf[:n]); werr != nil {
+					return // the reader was closed
+				}
+			}
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+	}()
+	return pr
 }
 
 func (s *xmlSource) fileError(err error) *FileError {
