@@ -193,8 +193,9 @@ func (f format) String() string {
 	return "unknown"
 }
 
-// Next returns the next element, or io.EOF at the end of the file. After
-// an error every call returns the same error.
+// Next returns the next element, or io.EOF at the end of the file. Each
+// element is newly allocated and the caller's to keep. After an error
+// every call returns the same error.
 func (r *Reader) Next() (*osmdata.Element, error) {
 	if r.err != nil {
 		return nil, r.err
@@ -222,6 +223,9 @@ func (r *Reader) Next() (*osmdata.Element, error) {
 // checkSnapshot refuses what a snapshot cannot hold: deleted versions,
 // an element twice, elements out of OSM order.
 func (r *Reader) checkSnapshot(e *osmdata.Element) error {
+	if e.ID <= 0 {
+		return fmt.Errorf("%s has a placeholder id (not positive): elements never uploaded, as an editor's file holds them, cannot be imported", e.Key())
+	}
 	if !e.Visible {
 		return fmt.Errorf("%s v%d has visible=\"false\": %w; import takes a snapshot with one current version of each element (osmium time-filter makes one)",
 			e.Key(), e.Version, ErrHistoryFile)

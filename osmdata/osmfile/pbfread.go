@@ -33,6 +33,9 @@ func newPBFSource(path string, in io.Reader) (*pbfSource, error) {
 	procs := min(runtime.GOMAXPROCS(0), 4)
 	s := &pbfSource{path: path, blocks: bt, scanner: osmpbf.New(context.Background(), bt, procs), failAt: -1}
 	h, err := s.scanner.Header()
+	if err == io.EOF {
+		err = fmt.Errorf("%w: the file is empty", ErrTruncated)
+	}
 	if err != nil {
 		s.scanner.Close()
 		return nil, &FileError{Path: path, Position: "block 0 (header) at byte offset 0", Err: s.describe(err)}

@@ -488,3 +488,29 @@ func TestCloseMidFile(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusesEditorFiles(t *testing.T) {
+	deleted := writeFile(t, "josm.osm", []byte(`<osm version="0.6" generator="JOSM">
+<node id="1" version="1" lat="1" lon="1"/>
+<node id="2" action="delete" version="3" lat="1" lon="1"/>
+</osm>`))
+	assertError(t, readErr(t, deleted), ErrNotSnapshot, deleted, "line 3", `node 2 is marked action="delete"`)
+
+	placeholder := writeFile(t, "new.osm", []byte(`<osm version="0.6" generator="JOSM">
+<node id="-1" lat="1" lon="1"/>
+</osm>`))
+	assertError(t, readErr(t, placeholder), nil, placeholder, "line 2", "node -1 has a placeholder id")
+}
+
+func TestRefusesEmptyFiles(t *testing.T) {
+	for _, name := range []string{"empty.osm.pbf", "empty.osm", "empty.osm.gz", "empty.osm.bz2"} {
+		p := writeFile(t, name, nil)
+		_, err := Open(p)
+		if err == nil {
+			t.Errorf("%s opened", name)
+			continue
+		}
+		t.Logf("%s: %v", name, err)
+		assertError(t, err, nil, p)
+	}
+}

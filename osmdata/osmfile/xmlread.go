@@ -34,8 +34,11 @@ func newXMLSource(path string, br *bufio.Reader, ft format) (*xmlSource, error) 
 	switch ft {
 	case formatXMLGzip:
 		gz, err := gzip.NewReader(br)
+		if err == io.EOF {
+			err = fmt.Errorf("%w: the file is empty", ErrTruncated)
+		}
 		if err != nil {
-			return nil, &FileError{Path: path, Err: fmt.Errorf("gzip: %w", err)}
+			return nil, &FileError{Path: path, Err: fmt.Errorf("gzip header: %w", err)}
 		}
 		in, closer = gz, gz
 	case formatXMLBzip2:
@@ -91,6 +94,7 @@ func (s *xmlSource) readRoot() error {
 			return s.fileError(fmt.Errorf("no root element (empty file?): %w", ErrNotSnapshot))
 		}
 		if err != nil {
+			s.markPosition()
 			return s.fileError(describeReadError(err))
 		}
 		start, ok := tok.(xml.StartElement)
@@ -112,6 +116,9 @@ func (s *xmlSource) readRoot() error {
 func (s *xmlSource) markPosition() { s.line, s.column = s.dec.InputPos() }
 
 func (s *xmlSource) position() string {
+	if s.line == 0 {
+		return "" // nothing decoded yet
+	}
 	return fmt.Sprintf("line %d, column %d", s.line, s.column)
 }
 
@@ -224,6 +231,12 @@ func (s *xmlSource) element(typ osmdata.ElementType, start xml.StartElement) (*o
 			default:
 				err = errors.New("not true or false")
 			}
+		case "action":
+			// JOSM saves unsaved deletions as action="delete": importing
+			// them would revive deleted elements.
+			if v == "delete" {
+				return nil, fmt.Errorf("%s %s is marked action=\"delete\" (a JOSM file with unsaved edits): %w; import takes an OSM snapshot", typ, idOf(start), ErrNotSnapshot)
+			}
 		case "lat":
 			if typ == osmdata.Node {
 				e.Lat, err = parseCoord(v, 90)
@@ -249,6 +262,15 @@ func (s *xmlSource) element(typ osmdata.ElementType, start xml.StartElement) (*o
 		return nil, err
 	}
 	return e, nil
+}
+
+func idOf(start xml.StartElement) string {
+	for _, a := range start.Attr {
+		if a.Name.Local == "id" {
+			return a.Value
+		}
+	}
+	return "?"
 }
 
 func parseCoord(v string, limit int32) (int32, error) {
