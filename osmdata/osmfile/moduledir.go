@@ -10,12 +10,16 @@ import (
 
 const paulmachOSM = "github.com/paulmach/osm"
 
-// ModuleTestdata returns the directory of the github.com/paulmach/osm
+// ModuleTestdata returns the same directory as ModuleDir; both names are
+// in use.
+func ModuleTestdata() (string, error) { return ModuleDir() }
+
+// ModuleDir returns the directory of the github.com/paulmach/osm
 // module, whose testdata/ holds real extracts (delaware-latest.osm.pbf,
 // andorra-latest.osm.bz2, changeset_38162206.osc) and whose
 // osmgeojson/testdata/benchmark.osm is a real /api/0.6/map reply. Tests
 // and `serve --demo` read them from there rather than keeping copies.
-func ModuleTestdata() (string, error) {
+func ModuleDir() (string, error) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", paulmachOSM).Output()
 	if dir := strings.TrimSpace(string(out)); err == nil && dir != "" {
 		return dir, nil
