@@ -86,7 +86,8 @@ func (m *MultiReader) Next() (*osmdata.Element, error) {
 }
 
 // Progress reports how many bytes of the files (as stored on disk) have
-// been read, out of their total size.
+// been read, out of their total size. It is safe to call from another
+// goroutine while Next runs, as a progress bar does.
 func (m *MultiReader) Progress() (read, total int64) {
 	for _, r := range m.readers {
 		n, t := r.Progress()
