@@ -83,7 +83,7 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 			return fmt.Errorf("apply: write %s: %w", tableOf[t], err)
 		}
 	}
-	if err := deriveCurrentMembers(ctx, tx, false, ids[osmdata.Way], ids[osmdata.Relation]); err != nil {
+	if err := rederiveCurrentMembers(ctx, tx, ids[osmdata.Way], ids[osmdata.Relation]); err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {

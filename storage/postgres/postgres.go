@@ -48,7 +48,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 // Migrate applies pending migrations and returns; `geocommuns migrate`
-// runs it so that servers can start without DDL rights.
+// runs it.
 func Migrate(ctx context.Context, cfg Config) error {
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
@@ -68,6 +68,10 @@ func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 		// for every pooled connection, including ones opened later.
 		pc.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
 	}
+	// Every query here is a short bulk read or write whose estimated cost
+	// (nested loops over parameter arrays) can pass jit_above_cost; JIT
+	// then adds tens of milliseconds to a query of a few.
+	pc.ConnConfig.RuntimeParams["jit"] = "off"
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
