@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,9 +46,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 // importFiles merges the files into one stream and imports it, drawing a
 // progress bar on stderr when it is a terminal.
 func importFiles(ctx context.Context, e *env, store storage.Store, paths []string) (storage.ImportResult, error) {
+	// The reader's and the store's errors name the file, the position
+	// and the step; they are passed on as they are.
 	files, err := osmfile.OpenAll(paths)
 	if err != nil {
-		return storage.ImportResult{}, fmt.Errorf("import: %w", err)
+		return storage.ImportResult{}, err
 	}
 	defer files.Close()
 	src := &countingSource{src: files}
@@ -62,10 +63,7 @@ func importFiles(ctx context.Context, e *env, store storage.Store, paths []strin
 	if stopProgress != nil {
 		stopProgress(err == nil)
 	}
-	if err != nil {
-		return res, fmt.Errorf("import %s: %w", strings.Join(paths, ", "), err)
-	}
-	return res, nil
+	return res, err
 }
 
 // countingSource counts the elements read, for the progress bar.
