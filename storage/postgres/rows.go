@@ -74,6 +74,11 @@ func (r *rowEncoder) row(e *osmdata.Element, current bool) []any {
 		}
 		r.vals = append(r.vals, nodes, current)
 	case osmdata.Relation:
+		if r.memberTypes == nil {
+			// Empty arrays, not NULL, for a relation without members (a
+			// deleted version): the columns are NOT NULL.
+			r.memberTypes, r.memberIDs, r.memberRoles = []int16{}, []int64{}, []string{}
+		}
 		r.memberTypes, r.memberIDs, r.memberRoles = r.memberTypes[:0], r.memberIDs[:0], r.memberRoles[:0]
 		for _, m := range e.Members {
 			r.memberTypes = append(r.memberTypes, int16(m.Type))
