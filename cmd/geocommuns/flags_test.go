@@ -87,3 +87,23 @@ func TestHelp(t *testing.T) {
 		t.Errorf("unknown flag: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestImportProgress imports with stderr taken for a terminal: the bar
+// shows the elements read and their rate, and the summary line follows
+// on stdout.
+func TestImportProgress(t *testing.T) {
+	file := filepath.Join(testdata(t), "osmgeojson", "testdata", "benchmark.osm")
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, stderrTerminal: true,
+		getenv: func(string) (string, bool) { return "", false }}
+	code := run(context.Background(), e, []string{"import", "--data", filepath.Join(t.TempDir(), "data"), file})
+	if code != 0 {
+		t.Fatalf("import: exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "3337 elements, ") || !strings.Contains(stderr.String(), "elements/s") {
+		t.Errorf("the progress bar does not show the elements read and their rate:\n%q", stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "imported 2867 nodes, 462 ways, 8 relations (3337 elements; 37 users, 104 changesets) from 1 file in ") {
+		t.Errorf("summary line: %q", stdout.String())
+	}
+}

@@ -90,6 +90,7 @@ var readCases = []readCase{
 	{path: "/api/0.6/nodes?nodes=3v2,3", want: list(gone(n(3, 2)))},
 	{path: "/api/0.6/nodes?nodes=2v1,1", want: list(n(1, 1), n(2, 1))},
 	{path: "/api/0.6/nodes?nodes=1,,2", want: list(n(1, 1), n(2, 2))},
+	{path: "/api/0.6/nodes?nodes=1%2C2", want: list(n(1, 1), n(2, 2))}, // decoded before splitting, as cgimap
 	{path: "/api/0.6/nodes?nodes=1,2,4", err: errText(errNotFound)},
 	{path: "/api/0.6/nodes?nodes=1,two,3", err: errText(errNotFound)},
 	{path: "/api/0.6/nodes?nodes=1,-2", err: errText(errNotFound)},
@@ -521,6 +522,20 @@ func TestProtocolDetails(t *testing.T) {
 		// 404s ignore the header (test/message.testcore/node_404_xml.case).
 		resp, body = do(t, srv, "", "/api/0.6/node/4", map[string]string{"X-Error-Format": "xml"})
 		checkError(t, "node/4", resp, body, newError(errNotFound))
+	})
+
+	t.Run("Accept: application/json", func(t *testing.T) {
+		resp, body := do(t, srv, "", "/api/0.6/node/1", map[string]string{"Accept": "application/json"})
+		if resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Fatalf("Content-Type %q, want JSON", resp.Header.Get("Content-Type"))
+		}
+		if got := parseJSONDoc(t, body).elements; !cmp.Equal(got, list(n(1, 1))) {
+			t.Errorf("elements %v", got)
+		}
+		resp, _ = do(t, srv, "", "/api/0.6/node/1", map[string]string{"Accept": "application/json;q=0.5, application/xml"})
+		if resp.Header.Get("Content-Type") != "application/xml; charset=utf-8" {
+			t.Errorf("XML preferred by quality: Content-Type %q", resp.Header.Get("Content-Type"))
+		}
 	})
 
 	t.Run("HEAD", func(t *testing.T) {
