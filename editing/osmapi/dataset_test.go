@@ -130,10 +130,6 @@ func datasetEdits() []osmdata.Element {
 	deleted := func(t osmdata.ElementType, id int64, when string) osmdata.Element {
 		return osmdata.Element{Type: t, ID: id, Version: 2, Visible: false, Changeset: 3, Timestamp: at(when), UID: 1, User: "foo_renamed"}
 	}
-	// A second version of relation 6, with its member and a tag. It comes
-	// before the deleted relation on purpose: storage/postgres writes the
-	// member lists of a batch whose first relation has no members as
-	// NULL, which its schema refuses (reported to its owner).
 	r6 := osmdata.Element{Type: osmdata.Relation, ID: 6, Version: 2, Visible: true, Changeset: 3,
 		Timestamp: at("2013-01-14T00:00:00Z"), UID: 1, User: "foo_renamed",
 		Tags: osmdata.Tags{{Key: "type", Value: "multipolygon"}}, Members: []osmdata.Member{{Type: osmdata.Way, Ref: 1, Role: "outer"}}}
@@ -141,8 +137,8 @@ func datasetEdits() []osmdata.Element {
 		n2,
 		deleted(osmdata.Node, 3, "2012-09-25T00:01:00Z"),
 		deleted(osmdata.Way, 2, "2013-01-12T00:00:00Z"),
-		r6,
 		deleted(osmdata.Relation, 2, "2013-01-12T00:00:00Z"),
+		r6,
 	}
 }
 
