@@ -98,6 +98,17 @@ func appendMembers(b []byte, members []osmdata.Member) []byte {
 // parameter in queries (json_each(?)).
 func idsJSON(ids []int64) string { return string(appendIDs(nil, ids)) }
 
+func stringsJSON(list []string) string {
+	b := []byte{'['}
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return string(append(b, ']'))
+}
+
 // jsonScanner reads the fixed shapes above. It accepts insignificant
 // whitespace so that rows written by hand (or by SQLite's json functions)
 // read too.
