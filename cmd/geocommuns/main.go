@@ -28,6 +28,7 @@ var commands = []command{
 	{"import", "load OSM files (.osm.pbf, .osm, .osm.bz2, .osm.gz) as the initial dataset", runImport},
 	{"export", "write the current dataset with full metadata to FILE.osm[.gz|.bz2]", runExport},
 	{"migrate", "apply the schema migrations to the dataset", runMigrate},
+	{"bench", "run the benchmark scenarios, each beside a same-run baseline", runBench},
 }
 
 // env is what a command may use of the process, so tests can run

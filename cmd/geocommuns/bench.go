@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/geocommuns/geocommuns/bench"
+)
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	var cfg bench.Config
+	var scenarios string
+	fs := newFlagSet(e, "bench", "",
+		"Runs the benchmark scenarios on the embedded store and, with --postgres, on PostgreSQL\n"+
+			"(each measurement in a fresh schema, dropped afterwards). Every scenario checks its own\n"+
+			"results and prints its figures beside a baseline measured in the same run.")
+	fs.StringVar(&cfg.PostgresURL, "postgres", "", "a PostgreSQL connection `URL` to run the scenarios on too")
+	fs.StringVar(&scenarios, "scenario", "", "comma-separated scenario `names` (default: all)")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "the `directory` holding testdata/ (default: the github.com/paulmach/osm module)")
+	fs.StringVar(&cfg.JSONPath, "json", "", "also write the results as JSON to this `file`")
+	if err := parseFlags(fs, e, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{msg: "bench takes no arguments"}
+	}
+	if scenarios != "" {
+		cfg.Scenarios = strings.Split(scenarios, ",")
+	}
+	return bench.Run(ctx, cfg, e.stdout)
+}
