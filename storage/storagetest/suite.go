@@ -1,6 +1,42 @@
 // Package storagetest is the conformance suite every storage backend must
 // pass, in the manner of riverqueue/river's riverdrivertest: one set of
-// behaviours, run unchanged against PostgreSQL and SQLite.
+// behaviours, run unchanged against PostgreSQL and SQLite. Each assertion
+// is one a user of the OSM API would make (a history, a map call, an
+// export), written against storage.Store only.
+//
+// A backend's test file calls three entry points:
+//
+//	func TestConformance(t *testing.T)     { storagetest.Run(t, open) }
+//	func TestNegativeControl(t *testing.T) { storagetest.RunNegativeControl(t, open) }
+//	func TestMapAgreement(t *testing.T)    { storagetest.RunMapAgreement(t, open) }
+//
+// where open returns a new, empty store private to the test.
+//
+// Run's subtests each open their own store, so they run in parallel.
+//
+// RunNegativeControl shows that the suite can fail. It re-executes the
+// test binary (os.Args[0]) once per fault named in Faults, with
+// -test.run selecting the calling test and GEOCOMMUNS_STORAGETEST_FAULT
+// naming the fault; in that child, RunNegativeControl runs the suite with
+// every opened store wrapped in the faulty decorator (drop-last-history: a
+// History that loses the newest version; exclusive-edges: a NodesInBox
+// that leaves out nodes on the box's edges). The parent asserts each
+// faulty child fails and names the subtests expected to fail, and that a
+// child with no fault passes the same subtests, so the control itself is
+// sound. To watch a fault by hand:
+//
+//	GEOCOMMUNS_STORAGETEST_FAULT=exclusive-edges go test ./storage/sqlite/ -run 'TestConformance/NodesInBox' -v
+//
+// Run honours the variable too, so the command above fails.
+//
+// RunMapAgreement (skipped under -short) imports delaware-latest.osm.pbf,
+// andorra-latest.osm.bz2 and osmgeojson/testdata/benchmark.osm from
+// paulmach/osm's test data into one store through osmfile.OpenAll, then
+// compares storage.Map with an independent implementation of cgimap's
+// steps computed from the files themselves, on benchmark.osm's own
+// <bounds> (where the answer must be benchmark.osm, openstreetmap.org's
+// reply to that map call) and on random boxes. The seed is fixed and
+// printed; GEOCOMMUNS_MAPAGREEMENT_SEED overrides it.
 package storagetest
 
 import (
@@ -16,4 +52,14 @@ type Opener func(t *testing.T) storage.Store
 // Run runs every conformance test against the backend that open creates.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
+	open = withFaultFromEnv(t, open)
+
+	t.Run("History", func(t *testing.T) { t.Parallel(); testHistory(t, open) })
+	t.Run("NodesInBox", func(t *testing.T) { t.Parallel(); testNodesInBox(t, open) })
+	t.Run("Map", func(t *testing.T) { t.Parallel(); testMap(t, open) })
+	t.Run("Import", func(t *testing.T) { t.Parallel(); testImport(t, open) })
+	t.Run("Rollback", func(t *testing.T) { t.Parallel(); testRollback(t, open) })
+	t.Run("Concurrency", func(t *testing.T) { t.Parallel(); testConcurrency(t, open) })
+	t.Run("Indexes", func(t *testing.T) { t.Parallel(); testIndexes(t, open) })
+	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open) })
 }
