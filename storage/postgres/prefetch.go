@@ -19,7 +19,9 @@ type prefetchedBatch struct {
 // prefetcher reads the source on its own goroutine, a batch at a time, so
 // that decoding the file overlaps with encoding COPY rows. The reading
 // goroutine also checks the order and gathers the aggregates, which keeps
-// that work off the encoding goroutine.
+// that work off the encoding goroutine. Batches hold copies of the
+// elements, whose tag, node and member slices stay the source's: a source
+// must not reuse them for later elements (osmfile allocates each one).
 type prefetcher struct {
 	batches chan prefetchedBatch
 	free    chan []osmdata.Element
