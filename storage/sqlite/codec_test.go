@@ -88,4 +88,3 @@ func TestMalformedListsAreErrors(t *testing.T) {
 		}
 	}
 }
-
