@@ -1,10 +1,13 @@
 package sqlite_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -349,4 +352,92 @@ func ids(els []osmdata.Element) []int64 {
 		out = append(out, e.ID)
 	}
 	return out
+}
+
+// blockingSource holds an import's transaction open until released.
+type blockingSource struct {
+	sliceSource
+	inside  chan struct{}
+	release chan struct{}
+	started bool
+}
+
+func (s *blockingSource) Next() (*osmdata.Element, error) {
+	if !s.started {
+		s.started = true
+		close(s.inside)
+		<-s.release
+	}
+	return s.sliceSource.Next()
+}
+
+const childDirEnv = "GEOCOMMUNS_SQLITE_CHILD_DIR"
+
+// TestWriterInAnotherProcessWaitsForImport runs a CLI-like writer in a
+// separate process while an import holds the write lock: it must wait
+// (busy_timeout) and then succeed, not fail with SQLITE_BUSY.
+func TestWriterInAnotherProcessWaitsForImport(t *testing.T) {
+	ctx := context.Background()
+	if dir := os.Getenv(childDirEnv); dir != "" {
+		s, err := sqlite.Open(ctx, dir)
+		if err != nil {
+			t.Fatalf("child: open: %v", err)
+		}
+		defer s.Close()
+		fmt.Println("opened")
+		if err := s.Apply(ctx, []osmdata.Element{node(1000, 1, 5, 5)}); err != nil {
+			t.Fatalf("child: apply: %v", err)
+		}
+		return
+	}
+
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	src := &blockingSource{sliceSource: sliceSource{els: fixture()},
+		inside: make(chan struct{}), release: make(chan struct{})}
+	imported := make(chan error, 1)
+	go func() {
+		_, err := s.Import(ctx, src)
+		imported <- err
+	}()
+	<-src.inside
+
+	child := exec.Command(os.Args[0], "-test.run=^TestWriterInAnotherProcessWaitsForImport$", "-test.count=1")
+	child.Env = append(os.Environ(), childDirEnv+"="+dir)
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	child.Stderr = &stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
+	if err != nil || line != "opened\n" {
+		child.Wait()
+		t.Fatalf("child did not open the store: %q, %v; stderr: %s", line, err, stderr.String())
+	}
+	// The child is now in Apply, waiting for the lock the import holds.
+	time.Sleep(300 * time.Millisecond)
+	close(src.release)
+	if err := <-imported; err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	rest, _ := io.ReadAll(out)
+	if err := child.Wait(); err != nil {
+		t.Fatalf("the other process's apply during the import: %v; its output: %s%s", err, rest, stderr.String())
+	}
+	c, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Nodes != 4 {
+		t.Errorf("after the import and the other process's apply: %d nodes, want 3 imported + 1", c.Nodes)
+	}
 }
