@@ -152,6 +152,33 @@ func testConcurrency(t *testing.T, open Opener) {
 		checkImported(t, s, sets[winner])
 	})
 
+	t.Run("ImportAndApply", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		s := open(t)
+		grid := gridDataset(3000, 300)
+		applied := newNode(1, 1, deg(1), deg(1))
+		var importErr, applyErr error
+		race(2, func(i int) error {
+			if i == 0 {
+				_, importErr = s.Import(ctx, source(grid))
+			} else {
+				applyErr = s.Apply(ctx, []osmdata.Element{applied})
+			}
+			return nil
+		})
+		// Serialized either way: the Apply first refuses the import;
+		// the import first makes node 1 exist, so version 1 conflicts.
+		switch {
+		case importErr == nil && errors.Is(applyErr, storage.ErrVersionConflict):
+			checkImported(t, s, grid)
+		case applyErr == nil && errors.Is(importErr, storage.ErrNotEmpty):
+			checkElements(t, "Export after the Apply won", mustExport(t, s), []osmdata.Element{applied})
+		default:
+			t.Errorf("Import = %v and Apply = %v: want one to succeed and the other refused (ErrNotEmpty or ErrVersionConflict)", importErr, applyErr)
+		}
+	})
+
 	t.Run("ReadsSeeAllOrNothing", func(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()

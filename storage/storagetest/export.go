@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/geocommuns/geocommuns/osmdata"
@@ -24,7 +25,22 @@ func testExport(t *testing.T, open Opener) {
 		w3 := newWay(3, 1, []int64{30, 2, 100})
 		w1 := newWay(1, 1, []int64{7, 2})
 		r9 := newRelation(9, 1, []osmdata.Member{member(osmdata.Relation, 5, "")}, "type", "super")
-		mustApply(t, s, r5, n30, w3, n100, r9, n2, w1, n7)
+		// The longest way OSM allows and a large relation, whose order
+		// must survive.
+		var long []osmdata.Element
+		wLong := newWay(50, 1, nil, "name", "long")
+		rBig := newRelation(60, 1, nil, "type", "collection")
+		for i := range 2000 {
+			id := int64(10_000 + (i*7919)%2000) // not in id order
+			long = append(long, newNode(id, 1, deg(10)+int32(i), deg(20)))
+			wLong.Nodes = append(wLong.Nodes, id)
+			if i < 600 {
+				rBig.Members = append(rBig.Members, member(osmdata.ElementTypes[i%3], int64(i%200), fmt.Sprint("role ", i)))
+			}
+		}
+		sortOSM(long)
+		mustApply(t, s, r5, n30, w3, n100, r9, n2, w1, n7, wLong, rBig)
+		mustApply(t, s, long...)
 
 		n2b := nextVersion(n2)
 		n2b.Tags = tags("b", "2", "a", "1")
@@ -32,7 +48,8 @@ func testExport(t *testing.T, open Opener) {
 		w3b.Nodes = []int64{2, 30}
 		mustApply(t, s, w3b, n2b, deletion(n100), deletion(w1), deletion(r9))
 
-		want := []osmdata.Element{n2b, n7, n30, w3b, r5}
+		want := append([]osmdata.Element{n2b, n7, n30}, long...)
+		want = append(want, w3b, wLong, r5, rBig)
 		checkElements(t, "Export", mustExport(t, s), want)
 	})
 

@@ -43,8 +43,10 @@ var faults = []fault{
 		wrap: func(s storage.Store) storage.Store { return exclusiveEdges{s} },
 	},
 	{
-		name:    "non-atomic-apply",
-		failing: []string{"Rollback/ApplyVersionConflict/LastRepeatsAVersion"},
+		name: "non-atomic-apply",
+		// The readers see a batch half written, under any timing: the
+		// writer commits 3,600 times while they read in a loop.
+		failing: []string{"Rollback/ApplyVersionConflict/LastRepeatsAVersion", "Concurrency/ReadsSeeAllOrNothing"},
 		wrap:    func(s storage.Store) storage.Store { return nonAtomicApply{s} },
 	},
 }

@@ -26,7 +26,8 @@ func newHistoryFixture() historyFixture {
 	n1.UID, n1.User = 42, "Ærøskøbing ユーザー"
 	n2 := nextVersion(n1)
 	n2.Lat, n2.Lon = deg(-33.4489), deg(-70.6693) // moved to Santiago: both negative
-	n2.Tags = tags("amenity", "restaurant", "name", "Ñandú", "cuisine", "chilean")
+	// Characters that break array literals, JSON and CSV on the way.
+	n2.Tags = tags("amenity", "restaurant", "name", "Ñandú", "k,{\"}", "v \"q\" \\ ' ; \n\t NULL {} []", "cuisine", "chilean")
 	n2.UID, n2.User = 7, "bob"
 	f.node = [3]osmdata.Element{n1, n2, deletion(n2)}
 
