@@ -6,6 +6,7 @@ import (
 
 	"github.com/geocommuns/geocommuns/storage"
 	"github.com/geocommuns/geocommuns/storage/sqlite"
+	"github.com/geocommuns/geocommuns/storage/storagetest"
 )
 
 // open is the conformance suite's opener: a new dataset in the test's own
@@ -25,3 +26,7 @@ func open(t *testing.T) storage.Store {
 }
 
 func openStore(t *testing.T) *sqlite.Store { return open(t).(*sqlite.Store) }
+
+func TestConformance(t *testing.T)     { storagetest.Run(t, open) }
+func TestNegativeControl(t *testing.T) { storagetest.RunNegativeControl(t, open) }
+func TestMapAgreement(t *testing.T)    { storagetest.RunMapAgreement(t, open) }
