@@ -45,11 +45,11 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 		cur := current[k]
 		if e.Version != cur+1 {
 			if cur == 0 {
-				return fmt.Errorf("apply: %w: %s: version %d given, the dataset has no such element",
-					storage.ErrVersionConflict, k, e.Version)
+				return fmt.Errorf("apply: %s: version %d given, the dataset has no version of it (expected 1): %w",
+					k, e.Version, storage.ErrVersionConflict)
 			}
-			return fmt.Errorf("apply: %w: %s: version %d given, current is %d",
-				storage.ErrVersionConflict, k, e.Version, cur)
+			return fmt.Errorf("apply: %s: version %d given, current is %d: %w",
+				k, e.Version, cur, storage.ErrVersionConflict)
 		}
 		current[k] = e.Version
 		last[k] = i

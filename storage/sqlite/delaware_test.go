@@ -78,7 +78,7 @@ func TestImportDelaware(t *testing.T) {
 		case osmdata.Relation:
 			want.Relations++
 		}
-		if e.UID != 0 {
+		if e.UID != 0 || e.User != "" {
 			users[e.UID] = true
 		}
 		if e.Changeset != 0 {

@@ -201,9 +201,10 @@ func newImportAggregates() *importAggregates {
 	}
 }
 
-// add records one element. uid 0 (anonymous edits in old data) is nobody,
-// and changeset 0 (files stripped of metadata) no changeset: neither gets
-// a row.
+// add records one element. uid 0 without a name (an anonymous edit in old
+// data, or a file stripped of metadata) is nobody, and changeset 0 no
+// changeset: neither gets a row. A changeset's box spans its visible
+// nodes; deleted ones have no position to speak of.
 func (a *importAggregates) add(e *osmdata.Element) {
 	ts := e.Timestamp.Unix()
 	switch e.Type {
@@ -214,7 +215,7 @@ func (a *importAggregates) add(e *osmdata.Element) {
 	case osmdata.Relation:
 		a.maxIDs.Relation = max(a.maxIDs.Relation, e.ID)
 	}
-	if e.UID != 0 {
+	if e.UID != 0 || e.User != "" {
 		u := a.users[e.UID]
 		if u == nil {
 			u = &importedUser{first: ts}
@@ -233,7 +234,7 @@ func (a *importAggregates) add(e *osmdata.Element) {
 		}
 		cs.first, cs.last = min(cs.first, ts), max(cs.last, ts)
 		cs.changes++
-		if e.Type == osmdata.Node {
+		if e.Type == osmdata.Node && e.Visible {
 			if !cs.hasBox {
 				cs.hasBox = true
 				cs.box = osmdata.Box{MinLat: e.Lat, MinLon: e.Lon, MaxLat: e.Lat, MaxLon: e.Lon}
