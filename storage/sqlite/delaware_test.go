@@ -214,3 +214,46 @@ func BenchmarkImportDelaware(b *testing.B) {
 		b.ReportMetric(float64(len(els))*float64(b.N)/total, "elements/s")
 	})
 }
+
+// BenchmarkReadsDelaware measures the reads the API serves most on an
+// imported delaware: a map call over a Wilmington block, and a full export.
+func BenchmarkReadsDelaware(b *testing.B) {
+	ctx := context.Background()
+	els := delaware(b)
+	s, err := sqlite.Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Import(ctx, &sliceSource{els: els}); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Map", func(b *testing.B) {
+		box := osmdata.BoxDegrees{MinLon: -75.56, MinLat: 39.73, MaxLon: -75.54, MaxLat: 39.75}.Fixed()
+		var n int
+		for b.Loop() {
+			m, err := storage.Map(ctx, s, box, storage.MaxMapNodes)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n = len(m.Nodes) + len(m.Ways) + len(m.Relations)
+		}
+		if n == 0 {
+			b.Fatal("the map call found nothing")
+		}
+		b.ReportMetric(float64(n), "elements/call")
+	})
+	b.Run("Export", func(b *testing.B) {
+		var n int
+		for b.Loop() {
+			n = 0
+			if err := s.Export(ctx, func(*osmdata.Element) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if n != len(els) {
+			b.Fatalf("exported %d elements, want %d", n, len(els))
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "elements/s")
+	})
+}
