@@ -62,8 +62,9 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
-	// Reads are short statements; a few connections per core keep the
-	// read API busy without starving the writer's page cache of memory.
+	// A few connections per core: reads run in parallel (an export holds
+	// one for its whole snapshot) while each connection's page cache
+	// stays small.
 	reader.SetMaxOpenConns(2 * runtime.GOMAXPROCS(0))
 	reader.SetMaxIdleConns(2 * runtime.GOMAXPROCS(0))
 	reader.SetConnMaxIdleTime(0)
