@@ -53,7 +53,7 @@ func RunMapAgreement(t *testing.T, open Opener) {
 	for _, f := range mapAgreementFiles {
 		paths = append(paths, filepath.Join(dir, f))
 	}
-	s := open(t)
+	s := withFaultFromEnv(t, open)(t)
 
 	start := time.Now()
 	src, err := osmfile.OpenAll(paths)
@@ -131,7 +131,11 @@ func RunMapAgreement(t *testing.T, open Opener) {
 				t.Errorf("over-limit box %d (%s, %d nodes): Map = %v, want TooManyNodesError", i, ab, ab.nodes, err)
 			}
 		}
-		t.Logf("%d boxes compared, %d over the node limit refused", len(boxes), len(overLimit))
+		largest := 0
+		for _, ab := range boxes {
+			largest = max(largest, ab.nodes)
+		}
+		t.Logf("%d boxes compared (the largest with %d nodes in it), %d over the node limit refused", len(boxes), largest, len(overLimit))
 	})
 }
 

@@ -15,19 +15,23 @@
 // Run's subtests each open their own store, so they run in parallel.
 //
 // RunNegativeControl shows that the suite can fail. It re-executes the
-// test binary (os.Args[0]) once per fault named in Faults, with
-// -test.run selecting the calling test and GEOCOMMUNS_STORAGETEST_FAULT
-// naming the fault; in that child, RunNegativeControl runs the suite with
-// every opened store wrapped in the faulty decorator (drop-last-history: a
-// History that loses the newest version; exclusive-edges: a NodesInBox
-// that leaves out nodes on the box's edges). The parent asserts each
-// faulty child fails and names the subtests expected to fail, and that a
-// child with no fault passes the same subtests, so the control itself is
-// sound. To watch a fault by hand:
+// test binary (os.Args[0]) with -test.run selecting the calling test and
+// the suite's parts the faults touch (History, NodesInBox, Map,
+// Rollback/ApplyVersionConflict, Concurrency/ReadsSeeAllOrNothing), once
+// per fault with GEOCOMMUNS_STORAGETEST_FAULT naming it. In that child,
+// RunNegativeControl calls Run, which wraps every opened store in the
+// faulty decorator:
+//
+//   - drop-last-history: History loses the newest version;
+//   - exclusive-edges: NodesInBox leaves out nodes on the box's edges;
+//   - non-atomic-apply: Apply writes a batch one element at a time.
+//
+// The parent asserts that each faulty child exits non-zero and names the
+// subtests expected to fail, and that a child without a fault passes the
+// same parts, so the control itself is sound. Run honours the variable
+// too, to watch a fault by hand:
 //
 //	GEOCOMMUNS_STORAGETEST_FAULT=exclusive-edges go test ./storage/sqlite/ -run 'TestConformance/NodesInBox' -v
-//
-// Run honours the variable too, so the command above fails.
 //
 // RunMapAgreement (skipped under -short) imports delaware-latest.osm.pbf,
 // andorra-latest.osm.bz2 and osmgeojson/testdata/benchmark.osm from
