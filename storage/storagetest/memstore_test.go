@@ -223,6 +223,9 @@ func (s *memStore) Import(ctx context.Context, src storage.ElementSource) (stora
 		}
 		els = append(els, clone(*e))
 	}
+	if err := ctx.Err(); err != nil {
+		return storage.ImportResult{}, fmt.Errorf("import: %w", err)
+	}
 	var res storage.ImportResult
 	next := s.next
 	for _, e := range els {

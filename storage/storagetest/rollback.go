@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -52,6 +53,30 @@ func testRollback(t *testing.T, open Opener) {
 				checkImported(t, s, small)
 			})
 		}
+	})
+
+	t.Run("ImportCanceled", func(t *testing.T) {
+		t.Parallel()
+		// An operator stopping an import midway (the CLI cancels its
+		// context on Ctrl-C) must leave the dataset as it was.
+		s := open(t)
+		idsBefore := mustNextIDs(t, s)
+		els := gridDataset(25_000, 2_500)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		src := &cancelingSource{sliceSource: sliceSource{els: els}, after: 10_000, cancel: cancel}
+		if _, err := s.Import(ctx, src); err == nil {
+			t.Fatalf("Import whose context was canceled after %d elements succeeded", src.after)
+		}
+		if got := mustCounts(t, s); got != (storage.Counts{}) {
+			t.Errorf("Counts after a canceled import = %+v, want all zero", got)
+		}
+		if got := mustNextIDs(t, s); got != idsBefore {
+			t.Errorf("NextIDs after a canceled import = %+v, want %+v as before it", got, idsBefore)
+		}
+		small := importDataset()
+		mustImport(t, s, small)
+		checkImported(t, s, small)
 	})
 
 	t.Run("ApplyVersionConflict", func(t *testing.T) {
@@ -134,4 +159,19 @@ func testRollback(t *testing.T, open Opener) {
 func withVersion(e osmdata.Element, v int) osmdata.Element {
 	e.Version = v
 	return e
+}
+
+// cancelingSource cancels the import's context once it has handed out
+// after elements, and goes on handing them out.
+type cancelingSource struct {
+	sliceSource
+	after  int
+	cancel context.CancelFunc
+}
+
+func (s *cancelingSource) Next() (*osmdata.Element, error) {
+	if s.next == s.after {
+		s.cancel()
+	}
+	return s.sliceSource.Next()
 }
