@@ -23,8 +23,9 @@ const (
 
 // ElementError is attached as a detail to an error about one element: a
 // version conflict (ABORTED), an element already deleted, still used or
-// referring to a missing one (FAILED_PRECONDITION), or not found
-// (NOT_FOUND). Its fields are those the OSM API's text names.
+// referring to missing elements (FAILED_PRECONDITION), an unknown element
+// (NOT_FOUND), an invalid one (INVALID_ARGUMENT). The error's message is
+// the OSM API's text, which also names the elements it refers to.
 type ElementError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Type  ElementType            `protobuf:"varint,1,opt,name=type,proto3,enum=geocommuns.v1.ElementType" json:"type,omitempty"`
@@ -33,12 +34,11 @@ type ElementError struct {
 	Id int64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
 	// provided_version is the version the request cited.
 	ProvidedVersion *int64 `protobuf:"varint,3,opt,name=provided_version,json=providedVersion,proto3,oneof" json:"provided_version,omitempty"`
-	// server_version is the version the server has.
+	// server_version is the version the server has: for a version
+	// conflict, the one the request should have cited (the caller's own
+	// pending version where there is one); for a deleted element, its
+	// deleted version.
 	ServerVersion *int64 `protobuf:"varint,4,opt,name=server_version,json=serverVersion,proto3,oneof" json:"server_version,omitempty"`
-	// related names the elements the error is about besides this one: the
-	// ways and relations still using it, or the missing elements it refers
-	// to.
-	Related       []*ElementRef `protobuf:"bytes,5,rep,name=related,proto3" json:"related,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -101,68 +101,8 @@ func (x *ElementError) GetServerVersion() int64 {
 	return 0
 }
 
-func (x *ElementError) GetRelated() []*ElementRef {
-	if x != nil {
-		return x.Related
-	}
-	return nil
-}
-
-// ElementRef names an element.
-type ElementRef struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          ElementType            `protobuf:"varint,1,opt,name=type,proto3,enum=geocommuns.v1.ElementType" json:"type,omitempty"`
-	Id            int64                  `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ElementRef) Reset() {
-	*x = ElementRef{}
-	mi := &file_geocommuns_v1_errors_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ElementRef) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ElementRef) ProtoMessage() {}
-
-func (x *ElementRef) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_errors_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ElementRef.ProtoReflect.Descriptor instead.
-func (*ElementRef) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_errors_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *ElementRef) GetType() ElementType {
-	if x != nil {
-		return x.Type
-	}
-	return ElementType_ELEMENT_TYPE_UNSPECIFIED
-}
-
-func (x *ElementRef) GetId() int64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
 // ChangesetError is attached as a detail to an error about a changeset:
-// closed, not the caller's, or full.
+// unknown, closed, another user's, or full.
 type ChangesetError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ChangesetId   int64                  `protobuf:"varint,1,opt,name=changeset_id,json=changesetId,proto3" json:"changeset_id,omitempty"`
@@ -172,7 +112,7 @@ type ChangesetError struct {
 
 func (x *ChangesetError) Reset() {
 	*x = ChangesetError{}
-	mi := &file_geocommuns_v1_errors_proto_msgTypes[2]
+	mi := &file_geocommuns_v1_errors_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -184,7 +124,7 @@ func (x *ChangesetError) String() string {
 func (*ChangesetError) ProtoMessage() {}
 
 func (x *ChangesetError) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_errors_proto_msgTypes[2]
+	mi := &file_geocommuns_v1_errors_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -197,7 +137,7 @@ func (x *ChangesetError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangesetError.ProtoReflect.Descriptor instead.
 func (*ChangesetError) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_errors_proto_rawDescGZIP(), []int{2}
+	return file_geocommuns_v1_errors_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ChangesetError) GetChangesetId() int64 {
@@ -211,19 +151,14 @@ var File_geocommuns_v1_errors_proto protoreflect.FileDescriptor
 
 const file_geocommuns_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x1ageocommuns/v1/errors.proto\x12\rgeocommuns.v1\x1a\x1bgeocommuns/v1/element.proto\"\x87\x02\n" +
+	"\x1ageocommuns/v1/errors.proto\x12\rgeocommuns.v1\x1a\x1bgeocommuns/v1/element.proto\"\xd2\x01\n" +
 	"\fElementError\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.geocommuns.v1.ElementTypeR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x03R\x02id\x12.\n" +
 	"\x10provided_version\x18\x03 \x01(\x03H\x00R\x0fprovidedVersion\x88\x01\x01\x12*\n" +
-	"\x0eserver_version\x18\x04 \x01(\x03H\x01R\rserverVersion\x88\x01\x01\x123\n" +
-	"\arelated\x18\x05 \x03(\v2\x19.geocommuns.v1.ElementRefR\arelatedB\x13\n" +
+	"\x0eserver_version\x18\x04 \x01(\x03H\x01R\rserverVersion\x88\x01\x01B\x13\n" +
 	"\x11_provided_versionB\x11\n" +
-	"\x0f_server_version\"L\n" +
-	"\n" +
-	"ElementRef\x12.\n" +
-	"\x04type\x18\x01 \x01(\x0e2\x1a.geocommuns.v1.ElementTypeR\x04type\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\x03R\x02id\"3\n" +
+	"\x0f_server_version\"3\n" +
 	"\x0eChangesetError\x12!\n" +
 	"\fchangeset_id\x18\x01 \x01(\x03R\vchangesetIdBAZ?github.com/geocommuns/geocommuns/gen/geocommuns/v1;geocommunsv1b\x06proto3"
 
@@ -239,22 +174,19 @@ func file_geocommuns_v1_errors_proto_rawDescGZIP() []byte {
 	return file_geocommuns_v1_errors_proto_rawDescData
 }
 
-var file_geocommuns_v1_errors_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_geocommuns_v1_errors_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_geocommuns_v1_errors_proto_goTypes = []any{
 	(*ElementError)(nil),   // 0: geocommuns.v1.ElementError
-	(*ElementRef)(nil),     // 1: geocommuns.v1.ElementRef
-	(*ChangesetError)(nil), // 2: geocommuns.v1.ChangesetError
-	(ElementType)(0),       // 3: geocommuns.v1.ElementType
+	(*ChangesetError)(nil), // 1: geocommuns.v1.ChangesetError
+	(ElementType)(0),       // 2: geocommuns.v1.ElementType
 }
 var file_geocommuns_v1_errors_proto_depIdxs = []int32{
-	3, // 0: geocommuns.v1.ElementError.type:type_name -> geocommuns.v1.ElementType
-	1, // 1: geocommuns.v1.ElementError.related:type_name -> geocommuns.v1.ElementRef
-	3, // 2: geocommuns.v1.ElementRef.type:type_name -> geocommuns.v1.ElementType
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2, // 0: geocommuns.v1.ElementError.type:type_name -> geocommuns.v1.ElementType
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_geocommuns_v1_errors_proto_init() }
@@ -270,7 +202,7 @@ func file_geocommuns_v1_errors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_geocommuns_v1_errors_proto_rawDesc), len(file_geocommuns_v1_errors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
