@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 )
@@ -57,7 +58,7 @@ func newError(kind ErrorKind, key *osmdata.Key, args ...any) *Error {
 		g = GoldenText{Status: http.StatusInternalServerError, Text: fmt.Sprintf("unknown error kind %d", kind)}
 	}
 	e := &Error{Kind: kind, Status: g.Status, Message: g.Text}
-	if len(args) > 0 {
+	if len(args) > 0 && strings.Contains(g.Text, "%") {
 		e.Message = fmt.Sprintf(g.Text, args...)
 	}
 	if key != nil {

@@ -224,12 +224,3 @@ func (s *Service) changesetError(ctx context.Context, id int64, err error) error
 	return fmt.Errorf("changeset %d: %w", id, err)
 }
 
-// checkChangesetTags refuses changeset tags over the length limits.
-func checkChangesetTags(tags osmdata.Tags) error {
-	for _, t := range tags {
-		if err := checkTag(t, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}

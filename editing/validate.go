@@ -1,19 +1,129 @@
 package editing
 
 import (
+	"fmt"
 	"unicode/utf8"
 
 	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
 )
 
-// checkTag refuses a key or value over MaxStringLength characters
-// (Unicode characters, as cgimap and Rails count them).
-func checkTag(t osmdata.Tag, key *osmdata.Key) error {
+// This file holds the checks an upload passes before it touches the
+// store: what cgimap's parser and object classes refuse
+// (include/cgimap/api06/changeset_upload/*.hpp). The osmChange parser
+// makes most of them already, with a line and column; they are made
+// again here for operations that arrive through Connect.
+
+// typeTitle is an element type as cgimap names it in messages ("Node").
+func typeTitle(t osmdata.ElementType) string {
+	switch t {
+	case osmdata.Node:
+		return "Node"
+	case osmdata.Way:
+		return "Way"
+	case osmdata.Relation:
+		return "Relation"
+	}
+	return t.String()
+}
+
+// objectName is cgimap's OSMObject::to_string: "Node -1".
+func objectName(e *osmdata.Element) string {
+	return fmt.Sprintf("%s %d", typeTitle(e.Type), e.ID)
+}
+
+// checkTag refuses an empty key, and a key or value over MaxStringLength
+// characters (Unicode characters, as cgimap and Rails count them). owner
+// names the element ("Node -1"), or is empty for a changeset's tags.
+func checkTag(t osmdata.Tag, owner string, key *osmdata.Key) error {
+	if t.Key == "" {
+		return newError(ErrKeyEmpty, key, owner)
+	}
 	if utf8.RuneCountInString(t.Key) > MaxStringLength {
-		return newError(ErrKeyTooLong, key, t.Key)
+		return newError(ErrKeyTooLong, key, owner)
 	}
 	if utf8.RuneCountInString(t.Value) > MaxStringLength {
-		return newError(ErrValueTooLong, key, t.Key)
+		return newError(ErrValueTooLong, key, owner)
+	}
+	return nil
+}
+
+// checkTags checks every tag and refuses duplicate keys.
+func checkTags(tags osmdata.Tags, owner string, key *osmdata.Key) error {
+	seen := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		if err := checkTag(t, owner, key); err != nil {
+			return err
+		}
+		if seen[t.Key] {
+			return newError(ErrDuplicateTag, key, owner, t.Key)
+		}
+		seen[t.Key] = true
+	}
+	return nil
+}
+
+// checkChangesetTags refuses changeset tags over the length limits, with
+// the texts of cgimap's changeset parser (which names no element).
+func checkChangesetTags(tags osmdata.Tags) error {
+	for _, t := range tags {
+		if utf8.RuneCountInString(t.Key) > MaxStringLength {
+			return newError(ErrChangesetKeyTooLong, nil)
+		}
+		if utf8.RuneCountInString(t.Value) > MaxStringLength {
+			return newError(ErrChangesetValueTooLong, nil)
+		}
+	}
+	return nil
+}
+
+const (
+	maxLat = 90 * osmdata.CoordScale
+	maxLon = 180 * osmdata.CoordScale
+)
+
+// checkStatic makes the checks of one operation that need no store, in
+// cgimap's order: the changeset attribute, the placeholder of a create,
+// tags, coordinates, then the way and relation limits.
+func (s *Service) checkStatic(changeset int64, op *Operation) error {
+	e := &op.Element
+	key := e.Key()
+	if e.Changeset != changeset {
+		return newError(ErrChangesetMismatch, &key, e.Changeset, changeset)
+	}
+	if op.Action == storage.Create && e.ID >= 0 {
+		return newError(ErrPlaceholderNotNegative, &key)
+	}
+	if op.Action == storage.Delete {
+		return nil
+	}
+	if err := checkTags(e.Tags, objectName(e), &key); err != nil {
+		return err
+	}
+	switch e.Type {
+	case osmdata.Node:
+		if e.Lat < -maxLat || e.Lat > maxLat {
+			return newError(ErrLatitudeRange, &key)
+		}
+		if e.Lon < -maxLon || e.Lon > maxLon {
+			return newError(ErrLongitudeRange, &key)
+		}
+	case osmdata.Way:
+		if len(e.Nodes) == 0 {
+			return newError(ErrWayWithoutNodes, &key, e.ID)
+		}
+		if len(e.Nodes) > s.limits.MaxWayNodes {
+			return newError(ErrTooManyWayNodes, &key, len(e.Nodes), e.ID, s.limits.MaxWayNodes)
+		}
+	case osmdata.Relation:
+		if len(e.Members) > s.limits.MaxRelationMembers {
+			return newError(ErrTooManyRelationMembers, &key, len(e.Members), e.ID, s.limits.MaxRelationMembers)
+		}
+		for _, m := range e.Members {
+			if utf8.RuneCountInString(m.Role) > MaxStringLength {
+				return newError(ErrRoleTooLong, &key)
+			}
+		}
 	}
 	return nil
 }
