@@ -223,4 +223,3 @@ func (s *Service) changesetError(ctx context.Context, id int64, err error) error
 	}
 	return fmt.Errorf("changeset %d: %w", id, err)
 }
-
