@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
@@ -194,7 +195,9 @@ func (a *API) documentHandler(parse func(*API, *http.Request) (query, *apiError)
 // failing store.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var aerr *apiError
-	if !errors.As(err, &aerr) {
+	if eerr := editing.AsError(err); eerr != nil {
+		aerr = editingError(eerr)
+	} else if !errors.As(err, &aerr) {
 		aerr = internalError(err)
 	}
 	if aerr.kind == errInternal {

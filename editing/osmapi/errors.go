@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/geocommuns/geocommuns/editing"
 )
 
 // reply is how an error is answered. cgimap answers three kinds of errors
@@ -16,148 +18,66 @@ const (
 	replyText     reply = iota // text/plain body and Error header
 	replyEmpty404              // text/html; charset=utf-8, Content-Length 0
 	replyEmpty405              // text/html, Content-Length 0, Allow header
+	// text/plain; charset=utf-8 with WWW-Authenticate, no Error header
+	// (respond_401)
+	replyUnauthorized
 )
 
-// golden is one error reply, transcribed from the reference
-// implementation's tests or sources; Source names where, so that a reader
-// can check the text without running anything of ours.
+// golden is one error reply: a row of the one golden table
+// (editing.Golden) and how cgimap answers its status.
 type golden struct {
-	Status int
-	Reply  reply
-	// Text is the body; it may hold fmt verbs filled by apiError.args.
-	Text   string
-	Source string
+	editing.GoldenText
+	Reply reply
 }
 
 // errorKind names one row of the golden table.
-type errorKind int
+type errorKind = editing.ErrorKind
 
+// The read errors, as this package has always named them.
 const (
-	errNotFound errorKind = iota
-	errGone
-	errMethodNotAllowed
-	errBBoxFormat
-	errBBoxRange
-	errBBoxTooLarge
-	errTooManyNodes
-	errNodesParam
-	errWaysParam
-	errRelationsParam
-	errNotAcceptable
-	errEncodingNotAcceptable
-	errAcceptEmpty
-	errAcceptMalformed
-	errAcceptMediaType
-	errAcceptWildcard
-	errAcceptParameter
-	errAcceptQuality
-	errInternal
+	errNotFound              = editing.ErrNotFound
+	errGone                  = editing.ErrGone
+	errMethodNotAllowed      = editing.ErrMethodNotAllowed
+	errBBoxFormat            = editing.ErrBBoxFormat
+	errBBoxRange             = editing.ErrBBoxRange
+	errBBoxTooLarge          = editing.ErrBBoxTooLarge
+	errTooManyNodes          = editing.ErrTooManyNodes
+	errNodesParam            = editing.ErrNodesParam
+	errWaysParam             = editing.ErrWaysParam
+	errRelationsParam        = editing.ErrRelationsParam
+	errNotAcceptable         = editing.ErrNotAcceptable
+	errEncodingNotAcceptable = editing.ErrEncodingNotAcceptable
+	errAcceptEmpty           = editing.ErrAcceptEmpty
+	errAcceptMalformed       = editing.ErrAcceptMalformed
+	errAcceptMediaType       = editing.ErrAcceptMediaType
+	errAcceptWildcard        = editing.ErrAcceptWildcard
+	errAcceptParameter       = editing.ErrAcceptParameter
+	errAcceptQuality         = editing.ErrAcceptQuality
+	errInternal              = editing.ErrInternal
 )
 
-// goldenErrors is every error text the API answers. cgimap is the
-// reference (design.md); openstreetmap-website is cited where cgimap's
-// test suite checks only the status.
-var goldenErrors = map[errorKind]golden{
-	errNotFound: {
-		Status: http.StatusNotFound, Reply: replyEmpty404, Text: "",
-		Source: "cgimap test/message.testcore/node_404.case (empty text/html body, Content-Length 0); " +
-			"status for unknown ids, versions and routes: test/node.testcore/node_4.case, node_five.case, " +
-			"node_version_missing.case, node_history_404.case, nodes_missing.case, nodes_non_numeric.case",
-	},
-	errGone: {
-		Status: http.StatusGone, Reply: replyText, Text: "",
-		Source: "cgimap test/node.testcore/node_3.case and test/relation_full.testcore/relation_2.case " +
-			"(410 Gone); the body is http::gone's empty default message (include/cgimap/http.hpp)",
-	},
-	errMethodNotAllowed: {
-		Status: http.StatusMethodNotAllowed, Reply: replyEmpty405, Text: "",
-		Source: "cgimap test/map.testcore/method_not_allowed.case (Allow: GET, HEAD, OPTIONS; " +
-			"Content-Type: text/html; Content-Length: 0); test/node.testcore/node_invalid_method_1.case",
-	},
-	errBBoxFormat: {
-		Status: http.StatusBadRequest, Reply: replyText,
-		Text:   "The parameter bbox is required, and must be of the form min_lon,min_lat,max_lon,max_lat.",
-		Source: "cgimap test/map.testcore/bad_bbox_009.case (body and Error header); bad_bbox_001.case to bad_bbox_003.case",
-	},
-	errBBoxRange: {
-		Status: http.StatusBadRequest, Reply: replyText,
-		Text:   "The latitudes must be between -90 and 90, longitudes between -180 and 180 and the minima must be less than the maxima.",
-		Source: "cgimap test/map.testcore/bad_bbox_004.case to bad_bbox_008.case (Error header)",
-	},
-	errBBoxTooLarge: {
-		Status: http.StatusBadRequest, Reply: replyText,
-		Text: "The maximum bbox size is %f, and your request was too large. Either request a smaller area, or use planet.osm",
-		Source: "cgimap src/api06/map_handler.cpp map_handler::validate_request (fmt \"{:f}\": 0.250000); " +
-			"openstreetmap-website test/controllers/api/maps_controller_test.rb test_bbox_too_big has the same " +
-			"sentence with Rails' number format (0.25)",
-	},
-	errTooManyNodes: {
-		Status: http.StatusBadRequest, Reply: replyText,
-		Text:   "You requested too many nodes (limit is %d). Either request a smaller area, or use planet.osm",
-		Source: "cgimap test/map.testcore/too_many_nodes.case (400); text from src/api06/map_handler.cpp map_responder",
-	},
-	errNodesParam: {
-		Status: http.StatusBadRequest, Reply: replyText,
-		Text:   "The parameter nodes is required, and must be of the form nodes=ID[vVER][,ID[vVER][,ID[vVER]...]].",
-		Source: "cgimap test/node.testcore/nodes_empty.case (400); text from src/api06/nodes_handler.cpp validate_request",
-	},
-	errWaysParam: {
-		Status: http.StatusBadRequest, Reply: replyText,
-		Text:   "The parameter ways is required, and must be of the form ways=ID[vVER][,ID[vVER][,ID[vVER]...]].",
-		Source: "cgimap test/way.testcore/ways_empty.case (400); text from src/api06/ways_handler.cpp validate_request",
-	},
-	errRelationsParam: {
-		Status: http.StatusBadRequest, Reply: replyText,
-		Text:   "The parameter relations is required, and must be of the form relations=id[,id[,id...]].",
-		Source: "cgimap test/relation.testcore/relations_empty.case (400); text from src/api06/relations_handler.cpp validate_request",
-	},
-	errNotAcceptable: {
-		Status: http.StatusNotAcceptable, Reply: replyText,
-		Text: "Acceptable formats for %s are: %s",
-		Source: "cgimap test/node.testcore/node_accept_unknown.case and node_conflicting_header.case (406); " +
-			"text from src/choose_formatter.cpp choose_best_mime_type",
-	},
-	errEncodingNotAcceptable: {
-		Status: http.StatusNotAcceptable, Reply: replyText,
-		Text:   "No acceptable content encoding found. Only identity and gzip are supported.",
-		Source: "cgimap src/http.cpp choose_encoding",
-	},
-	errAcceptEmpty: {
-		Status: http.StatusBadRequest, Reply: replyText, Text: "Invalid empty accept header",
-		Source: "cgimap src/choose_formatter.cpp AcceptHeader::parse",
-	},
-	errAcceptMalformed: {
-		Status: http.StatusBadRequest, Reply: replyText, Text: "Malformed accept header",
-		Source: "cgimap src/choose_formatter.cpp AcceptHeader::parse",
-	},
-	errAcceptMediaType: {
-		Status: http.StatusBadRequest, Reply: replyText, Text: "Invalid accept header media type",
-		Source: "cgimap src/choose_formatter.cpp AcceptHeader::parse",
-	},
-	errAcceptWildcard: {
-		Status: http.StatusBadRequest, Reply: replyText, Text: "Invalid wildcard in accept header media type",
-		Source: "cgimap src/choose_formatter.cpp AcceptHeader::parse",
-	},
-	errAcceptParameter: {
-		Status: http.StatusBadRequest, Reply: replyText, Text: "Malformed parameter in accept header",
-		Source: "cgimap src/choose_formatter.cpp AcceptHeader::parse",
-	},
-	errAcceptQuality: {
-		Status: http.StatusBadRequest, Reply: replyText, Text: "Invalid q parameter value in accept header",
-		Source: "cgimap src/choose_formatter.cpp AcceptHeader::parse",
-	},
-	errInternal: {
-		Status: http.StatusInternalServerError, Reply: replyText,
-		Text: "Internal server error; the server's log has the details.",
-		Source: "geocommuns: cgimap (src/process_request.cpp respond_error) sends the exception's own text, " +
-			"which would show database internals to anyone; the status is cgimap's",
-	},
+// replyFor is how cgimap answers a status (src/process_request.cpp):
+// respond_404, process_not_allowed, respond_401, respond_error.
+func replyFor(status int) reply {
+	switch status {
+	case http.StatusNotFound:
+		return replyEmpty404
+	case http.StatusMethodNotAllowed:
+		return replyEmpty405
+	case http.StatusUnauthorized:
+		return replyUnauthorized
+	}
+	return replyText
 }
 
 // apiError is an error answered to the client with a golden text.
 type apiError struct {
 	kind errorKind
 	args []any
+	// text, when set, is the message already formatted (an editing or
+	// parser error carries its own).
+	text   string
+	status int
 	// cause is logged, never sent.
 	cause error
 }
@@ -166,10 +86,25 @@ func newError(kind errorKind, args ...any) *apiError { return &apiError{kind: ki
 
 func internalError(cause error) *apiError { return &apiError{kind: errInternal, cause: cause} }
 
-func (e *apiError) golden() golden { return goldenErrors[e.kind] }
+// editingError answers an editing failure with its own status and text.
+func editingError(e *editing.Error) *apiError {
+	return &apiError{kind: e.Kind, text: e.Message, status: e.Status, cause: e}
+}
+
+func (e *apiError) golden() golden {
+	g := golden{GoldenText: editing.Golden[e.kind]}
+	if e.status != 0 {
+		g.Status = e.status
+	}
+	g.Reply = replyFor(g.Status)
+	return g
+}
 
 func (e *apiError) message() string {
 	g := e.golden()
+	if e.text != "" {
+		return e.text
+	}
 	if len(e.args) == 0 {
 		return g.Text
 	}
@@ -209,6 +144,14 @@ func writeError(w http.ResponseWriter, r *http.Request, err *apiError) {
 		h.Set("Content-Type", "text/html")
 		h.Set("Content-Length", "0")
 		w.WriteHeader(g.Status)
+		return
+	case replyUnauthorized:
+		msg := err.message()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("WWW-Authenticate", `Basic realm="Web Password", charset="UTF-8"`)
+		h.Set("Content-Length", fmt.Sprint(len(msg)))
+		w.WriteHeader(g.Status)
+		_, _ = w.Write([]byte(msg))
 		return
 	}
 	msg := err.message()

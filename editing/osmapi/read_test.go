@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
@@ -515,7 +516,7 @@ func TestProtocolDetails(t *testing.T) {
 	t.Run("X-Error-Format xml", func(t *testing.T) {
 		resp, body := do(t, srv, "", "/api/0.6/map", map[string]string{"X-Error-Format": "xml"})
 		want := "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\r\n<osmError>\r\n<status>400 Bad Request</status>\r\n<message>" +
-			goldenErrors[errBBoxFormat].Text + "</message>\r\n</osmError>\r\n"
+			editing.Golden[errBBoxFormat].Text + "</message>\r\n</osmError>\r\n"
 		if resp.StatusCode != http.StatusOK || string(body) != want {
 			t.Errorf("status %d body %q, want 200 %q", resp.StatusCode, body, want)
 		}
@@ -631,7 +632,7 @@ func TestGoldenTextsAgree(t *testing.T) {
 	if got := newError(errBBoxTooLarge, storage.MaxMapArea).message(); !strings.HasPrefix(got, "The maximum bbox size is 0.250000, ") {
 		t.Errorf("area limit written as %q, want cgimap's {:f} format, 0.250000", got)
 	}
-	for k, g := range goldenErrors {
+	for k, g := range editing.Golden {
 		if g.Source == "" || g.Status == 0 {
 			t.Errorf("golden row %d has no source or status", k)
 		}
