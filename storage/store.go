@@ -26,6 +26,7 @@ var (
 // every write is one transaction.
 type Store interface {
 	Reader
+	Accounts
 	// Import loads the initial dataset from src in one transaction. It
 	// refuses a dataset that already has elements (ErrNotEmpty), accepts
 	// dangling references, records the users and changesets the elements
