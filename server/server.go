@@ -86,6 +86,7 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 
 	api := &osmapi.API{Reader: store, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
 	api.Register(s.mux)
+	s.registerConnect()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 
