@@ -123,6 +123,13 @@ type Editing interface {
 	// LOCKED so that every server process may sweep at once. It returns
 	// the ids it closed.
 	CloseDueChangesets(ctx context.Context) ([]int64, error)
+	// SetReviewState records a review decision on changeset id (or
+	// ErrNotFound) and returns the changeset. changes_requested and
+	// conflicted reopen it (design.md: open, closed_at now +
+	// ChangesetIdle, a fresh ChangesetMaxAge window from now); every
+	// other state closes it if it was open. It checks no transition:
+	// that is the review's job. ReviewNone is refused.
+	SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState) (osmdata.Changeset, error)
 	// Changesets answers a ChangesetQuery, newest first.
 	Changesets(ctx context.Context, q ChangesetQuery) ([]osmdata.Changeset, error)
 	// ChangesetChanges returns the pending changes of a changeset in

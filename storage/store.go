@@ -27,6 +27,7 @@ var (
 type Store interface {
 	Reader
 	Accounts
+	Editing
 	// Import loads the initial dataset from src in one transaction. It
 	// refuses a dataset that already has elements (ErrNotEmpty), accepts
 	// dangling references, records the users and changesets the elements

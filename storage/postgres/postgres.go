@@ -27,6 +27,7 @@ type Config struct {
 
 // Store is a dataset in PostgreSQL. It is safe for concurrent use.
 type Store struct {
+	queries
 	pool   *pgxpool.Pool
 	schema string
 }
@@ -44,7 +45,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, schema: cfg.Schema}, nil
+	return &Store{queries: queries{pool}, pool: pool, schema: cfg.Schema}, nil
 }
 
 // Migrate applies pending migrations and returns; `geocommuns migrate`

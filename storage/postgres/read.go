@@ -4,13 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
+
+// dbtx is what reads and writes run on: the pool, or a transaction (an
+// upload's, whose reads must see its own writes and locks).
+type dbtx interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// queries are the Reader's statements, run on the pool for the Store and
+// on the transaction for a StageTx.
+type queries struct{ db dbtx }
 
 func checkType(t osmdata.ElementType) error {
 	if _, ok := tableOf[t]; !ok {
@@ -20,14 +32,14 @@ func checkType(t osmdata.ElementType) error {
 }
 
 // CurrentElements returns the current version of each known id, by id.
-func (s *Store) CurrentElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+func (q queries) CurrentElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+	rows, err := q.db.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
 		WHERE is_current AND id = ANY($1) ORDER BY id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("current %ss: %w", t, err)
@@ -40,11 +52,11 @@ func (s *Store) CurrentElements(ctx context.Context, t osmdata.ElementType, ids 
 }
 
 // ElementVersion returns one version, or storage.ErrNotFound.
-func (s *Store) ElementVersion(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
+func (q queries) ElementVersion(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return osmdata.Element{}, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+	rows, err := q.db.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
 		WHERE id = $1 AND version = $2`, id, version)
 	if err != nil {
 		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, err)
@@ -60,11 +72,11 @@ func (s *Store) ElementVersion(ctx context.Context, t osmdata.ElementType, id in
 }
 
 // History returns every version of an element, oldest first.
-func (s *Store) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
+func (q queries) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+	rows, err := q.db.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
 		WHERE id = $1 ORDER BY version`, id)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
@@ -84,13 +96,13 @@ func (s *Store) History(ctx context.Context, t osmdata.ElementType, id int64) ([
 // apart by OFFSET 0, makes one index scan per range: as a plain join the
 // planner cannot estimate a range given as a parameter, and prefers
 // scanning every node.
-func (s *Store) NodesInBox(ctx context.Context, box osmdata.Box, limit int) ([]osmdata.Element, error) {
+func (q queries) NodesInBox(ctx context.Context, box osmdata.Box, limit int) ([]osmdata.Element, error) {
 	ranges := osmdata.TilesForBox(box)
 	lo, hi := make([]int64, len(ranges)), make([]int64, len(ranges))
 	for i, r := range ranges {
 		lo[i], hi[i] = int64(r.Lo), int64(r.Hi)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(osmdata.Node, "n.")+`
+	rows, err := q.db.Query(ctx, `SELECT `+readColumns(osmdata.Node, "n.")+`
 		FROM unnest($1::bigint[], $2::bigint[]) AS r(lo, hi)
 		CROSS JOIN LATERAL (
 			SELECT * FROM nodes
@@ -111,11 +123,11 @@ func (s *Store) NodesInBox(ctx context.Context, box osmdata.Box, limit int) ([]o
 
 // WaysUsingNodes reads current_way_nodes, which holds current visible
 // ways only.
-func (s *Store) WaysUsingNodes(ctx context.Context, nodeIDs []int64) ([]osmdata.Element, error) {
+func (q queries) WaysUsingNodes(ctx context.Context, nodeIDs []int64) ([]osmdata.Element, error) {
 	if len(nodeIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(osmdata.Way, "")+` FROM ways
+	rows, err := q.db.Query(ctx, `SELECT `+readColumns(osmdata.Way, "")+` FROM ways
 		WHERE is_current AND visible
 			AND id IN (SELECT way_id FROM current_way_nodes WHERE node_id = ANY($1))
 		ORDER BY id`, nodeIDs)
@@ -131,14 +143,14 @@ func (s *Store) WaysUsingNodes(ctx context.Context, nodeIDs []int64) ([]osmdata.
 
 // RelationsWithMembers reads current_relation_members, which holds
 // current visible relations only.
-func (s *Store) RelationsWithMembers(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+func (q queries) RelationsWithMembers(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(osmdata.Relation, "")+` FROM relations
+	rows, err := q.db.Query(ctx, `SELECT `+readColumns(osmdata.Relation, "")+` FROM relations
 		WHERE is_current AND visible
 			AND id IN (SELECT relation_id FROM current_relation_members
 				WHERE member_type = $1 AND member_id = ANY($2))
@@ -154,47 +166,22 @@ func (s *Store) RelationsWithMembers(ctx context.Context, t osmdata.ElementType,
 }
 
 // Changeset returns one changeset, or storage.ErrNotFound.
-func (s *Store) Changeset(ctx context.Context, id int64) (osmdata.Changeset, error) {
-	var (
-		c                              osmdata.Changeset
-		closed                         *time.Time
-		tags                           []string
-		changes                        int32
-		minLat, minLon, maxLat, maxLon *int32
-		review                         string
-	)
-	err := s.pool.QueryRow(ctx, `SELECT id, user_id, user_name, created_at, closed_at, is_open, tags,
-			num_changes, min_lat, min_lon, max_lat, max_lon, review_state
-		FROM changesets WHERE id = $1`, id).Scan(
-		&c.ID, &c.UID, &c.User, &c.CreatedAt, &closed, &c.Open, &tags,
-		&changes, &minLat, &minLon, &maxLat, &maxLon, &review)
+func (q queries) Changeset(ctx context.Context, id int64) (osmdata.Changeset, error) {
+	c, err := scanChangeset(q.db.QueryRow(ctx, `SELECT `+changesetColumns+` FROM changesets WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return osmdata.Changeset{}, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
 		return osmdata.Changeset{}, fmt.Errorf("changeset %d: %w", id, err)
 	}
-	c.CreatedAt = c.CreatedAt.UTC()
-	if closed != nil {
-		c.ClosedAt = closed.UTC()
-	}
-	if c.Tags, err = unflattenTags(tags); err != nil {
-		return osmdata.Changeset{}, fmt.Errorf("changeset %d: %w", id, err)
-	}
-	c.NumChanges = int(changes)
-	if minLat != nil && minLon != nil && maxLat != nil && maxLon != nil {
-		c.HasBox = true
-		c.Box = osmdata.Box{MinLat: *minLat, MinLon: *minLon, MaxLat: *maxLat, MaxLon: *maxLon}
-	}
-	c.ReviewState = osmdata.ReviewState(review)
 	return c, nil
 }
 
 // Counts counts current visible elements, all versions, changesets and
 // users in one statement.
-func (s *Store) Counts(ctx context.Context) (storage.Counts, error) {
+func (q queries) Counts(ctx context.Context) (storage.Counts, error) {
 	var c storage.Counts
-	err := s.pool.QueryRow(ctx, `SELECT
+	err := q.db.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM nodes WHERE is_current AND visible),
 		(SELECT count(*) FROM ways WHERE is_current AND visible),
 		(SELECT count(*) FROM relations WHERE is_current AND visible),

@@ -6,11 +6,40 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
+
+// dbtx is what statements run on: the read pool for the Store, the
+// writer's transaction for an upload (whose reads must see its writes).
+type dbtx interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// queries are the Reader's statements.
+type queries struct{ db dbtx }
+
+// tileRangesJSON is the quadtile ranges covering box as one JSON array of
+// [lo, hi] pairs.
+func tileRangesJSON(box osmdata.Box) string {
+	ranges := osmdata.TilesForBox(box)
+	b := make([]byte, 0, 24*len(ranges))
+	b = append(b, '[')
+	for i, r := range ranges {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendUint(b, uint64(r.Lo), 10)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(r.Hi), 10)
+		b = append(b, ']')
+	}
+	return string(append(b, ']'))
+}
 
 // Each read is one statement on the read pool. Lists of ids travel as one
 // JSON array parameter expanded by json_each, SQLite's stand-in for the
@@ -18,14 +47,14 @@ import (
 // the partial indexes' WHERE clauses so that the planner uses them.
 
 // CurrentElements returns the current version of each known id, by id.
-func (s *Store) CurrentElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+func (qs queries) CurrentElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
 	tbl, err := table(t)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	q := "SELECT " + columns(t, "") + " FROM " + tbl +
 		" WHERE is_current AND id IN (SELECT value FROM json_each(?)) ORDER BY id"
-	rows, err := s.reader.QueryContext(ctx, q, idsJSON(ids))
+	rows, err := qs.db.QueryContext(ctx, q, idsJSON(ids))
 	if err != nil {
 		return nil, fmt.Errorf("current %ss: %w", t, err)
 	}
@@ -37,12 +66,12 @@ func (s *Store) CurrentElements(ctx context.Context, t osmdata.ElementType, ids 
 }
 
 // ElementVersion returns one version of an element, or ErrNotFound.
-func (s *Store) ElementVersion(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
+func (qs queries) ElementVersion(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
 	tbl, err := table(t)
 	if err != nil {
 		return osmdata.Element{}, err
 	}
-	rows, err := s.reader.QueryContext(ctx,
+	rows, err := qs.db.QueryContext(ctx,
 		"SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? AND version = ?", id, version)
 	if err != nil {
 		return osmdata.Element{}, fmt.Errorf("%s %d version %d: %w", t, id, version, err)
@@ -58,12 +87,12 @@ func (s *Store) ElementVersion(ctx context.Context, t osmdata.ElementType, id in
 }
 
 // History returns every version of an element, oldest first.
-func (s *Store) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
+func (qs queries) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
 	tbl, err := table(t)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.reader.QueryContext(ctx,
+	rows, err := qs.db.QueryContext(ctx,
 		"SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? ORDER BY version", id)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
@@ -90,26 +119,12 @@ WHERE n.tile BETWEEN r.value->>0 AND r.value->>1
 ORDER BY n.id LIMIT ?6`
 
 // NodesInBox returns the visible current nodes in box, at most limit+1.
-func (s *Store) NodesInBox(ctx context.Context, box osmdata.Box, limit int) ([]osmdata.Element, error) {
-	ranges := osmdata.TilesForBox(box)
-	b := make([]byte, 0, 24*len(ranges))
-	b = append(b, '[')
-	for i, r := range ranges {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendUint(b, uint64(r.Lo), 10)
-		b = append(b, ',')
-		b = strconv.AppendUint(b, uint64(r.Hi), 10)
-		b = append(b, ']')
-	}
-	b = append(b, ']')
+func (qs queries) NodesInBox(ctx context.Context, box osmdata.Box, limit int) ([]osmdata.Element, error) {
 	max := int64(-1) // SQLite's "no limit"
 	if limit >= 0 {
 		max = int64(limit) + 1
 	}
-	rows, err := s.reader.QueryContext(ctx, nodesInBoxQuery, string(b),
+	rows, err := qs.db.QueryContext(ctx, nodesInBoxQuery, tileRangesJSON(box),
 		box.MinLat, box.MaxLat, box.MinLon, box.MaxLon, max)
 	if err != nil {
 		return nil, fmt.Errorf("nodes in box: %w", err)
@@ -122,7 +137,7 @@ func (s *Store) NodesInBox(ctx context.Context, box osmdata.Box, limit int) ([]o
 }
 
 // WaysUsingNodes returns the visible current ways using any of the nodes.
-func (s *Store) WaysUsingNodes(ctx context.Context, nodeIDs []int64) ([]osmdata.Element, error) {
+func (qs queries) WaysUsingNodes(ctx context.Context, nodeIDs []int64) ([]osmdata.Element, error) {
 	if len(nodeIDs) == 0 {
 		return nil, nil
 	}
@@ -130,7 +145,7 @@ func (s *Store) WaysUsingNodes(ctx context.Context, nodeIDs []int64) ([]osmdata.
 WHERE is_current AND visible AND id IN (
   SELECT way_id FROM current_way_nodes WHERE node_id IN (SELECT value FROM json_each(?)))
 ORDER BY id`
-	rows, err := s.reader.QueryContext(ctx, q, idsJSON(nodeIDs))
+	rows, err := qs.db.QueryContext(ctx, q, idsJSON(nodeIDs))
 	if err != nil {
 		return nil, fmt.Errorf("ways using nodes: %w", err)
 	}
@@ -143,7 +158,7 @@ ORDER BY id`
 
 // RelationsWithMembers returns the visible current relations having a
 // member of type t with any of the ids.
-func (s *Store) RelationsWithMembers(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+func (qs queries) RelationsWithMembers(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
 	if _, err := table(t); err != nil || len(ids) == 0 {
 		return nil, err
 	}
@@ -152,7 +167,7 @@ WHERE is_current AND visible AND id IN (
   SELECT relation_id FROM current_relation_members
   WHERE member_type = ? AND member_id IN (SELECT value FROM json_each(?)))
 ORDER BY id`
-	rows, err := s.reader.QueryContext(ctx, q, int64(t), idsJSON(ids))
+	rows, err := qs.db.QueryContext(ctx, q, int64(t), idsJSON(ids))
 	if err != nil {
 		return nil, fmt.Errorf("relations with %s members: %w", t, err)
 	}
@@ -164,49 +179,22 @@ ORDER BY id`
 }
 
 // Changeset returns one changeset, or ErrNotFound.
-func (s *Store) Changeset(ctx context.Context, id int64) (osmdata.Changeset, error) {
-	var (
-		cs                             = osmdata.Changeset{ID: id}
-		userName                       sql.NullString
-		created                        int64
-		closed                         sql.NullInt64
-		tags                           []byte
-		minLat, minLon, maxLat, maxLon sql.NullInt64
-		review                         string
-	)
-	err := s.reader.QueryRowContext(ctx, `
-SELECT user_id, user_name, created_at, closed_at, is_open, tags, num_changes,
-       min_lat, min_lon, max_lat, max_lon, review_state
-FROM changesets WHERE id = ?`, id).Scan(&cs.UID, &userName, &created, &closed, &cs.Open, &tags,
-		&cs.NumChanges, &minLat, &minLon, &maxLat, &maxLon, &review)
+func (qs queries) Changeset(ctx context.Context, id int64) (osmdata.Changeset, error) {
+	cs, err := scanChangeset(qs.db.QueryRowContext(ctx, "SELECT "+changesetColumns+" FROM changesets WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return cs, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
 		return cs, fmt.Errorf("changeset %d: %w", id, err)
 	}
-	cs.User = userName.String
-	cs.CreatedAt = time.Unix(created, 0).UTC()
-	if closed.Valid {
-		cs.ClosedAt = time.Unix(closed.Int64, 0).UTC()
-	}
-	if cs.Tags, err = decodeTags(tags); err != nil {
-		return cs, fmt.Errorf("tags of changeset %d: %w", id, err)
-	}
-	if minLat.Valid && minLon.Valid && maxLat.Valid && maxLon.Valid {
-		cs.HasBox = true
-		cs.Box = osmdata.Box{MinLat: int32(minLat.Int64), MinLon: int32(minLon.Int64),
-			MaxLat: int32(maxLat.Int64), MaxLon: int32(maxLon.Int64)}
-	}
-	cs.ReviewState = osmdata.ReviewState(review)
 	return cs, nil
 }
 
 // Counts counts current visible elements, versions, changesets and users
 // in one statement, hence from one snapshot.
-func (s *Store) Counts(ctx context.Context) (storage.Counts, error) {
+func (qs queries) Counts(ctx context.Context) (storage.Counts, error) {
 	var c storage.Counts
-	err := s.reader.QueryRowContext(ctx, `
+	err := qs.db.QueryRowContext(ctx, `
 SELECT (SELECT count(*) FROM nodes WHERE is_current AND visible),
        (SELECT count(*) FROM ways WHERE is_current AND visible),
        (SELECT count(*) FROM relations WHERE is_current AND visible),

@@ -40,8 +40,9 @@ var migrations embed.FS
 
 // Store is a dataset in one SQLite file. It implements storage.Store.
 type Store struct {
-	writer *sql.DB // one connection, BEGIN IMMEDIATE
-	reader *sql.DB // a pool of query-only connections
+	queries         // on the read pool
+	writer  *sql.DB // one connection, BEGIN IMMEDIATE
+	reader  *sql.DB // a pool of query-only connections
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -68,7 +69,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	reader.SetMaxOpenConns(2 * runtime.GOMAXPROCS(0))
 	reader.SetMaxIdleConns(2 * runtime.GOMAXPROCS(0))
 	reader.SetConnMaxIdleTime(0)
-	return &Store{writer: writer, reader: reader}, nil
+	return &Store{queries: queries{reader}, writer: writer, reader: reader}, nil
 }
 
 // Migrate brings the dataset in dir to the current schema (creating it if

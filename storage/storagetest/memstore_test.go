@@ -30,6 +30,8 @@ type memStore struct {
 	// after each write, so that a box over a million nodes is a binary
 	// search rather than a scan.
 	byLat []latIndex
+	// ed is the editing side (memediting_test.go).
+	ed memEditing
 }
 
 type latIndex struct {
@@ -173,7 +175,7 @@ func (s *memStore) Changeset(ctx context.Context, id int64) (osmdata.Changeset, 
 	if !ok {
 		return c, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
 	}
-	return c, nil
+	return s.view(c), nil
 }
 
 func (s *memStore) Export(ctx context.Context, fn func(*osmdata.Element) error) error {

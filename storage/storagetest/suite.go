@@ -66,4 +66,6 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Concurrency", func(t *testing.T) { t.Parallel(); testConcurrency(t, open) })
 	t.Run("Indexes", func(t *testing.T) { t.Parallel(); testIndexes(t, open) })
 	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open) })
+	t.Run("Changesets", func(t *testing.T) { t.Parallel(); testChangesets(t, open) })
+	t.Run("Staging", func(t *testing.T) { t.Parallel(); testStaging(t, open) })
 }

@@ -1,0 +1,219 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// pendingColumns is what pendingScanner reads, each prefixed with p.
+const pendingColumns = `p.changeset_id, p.elem_type, p.elem_id, p.author_id, p.user_name, p.action,
+	p.version, p.visible, p.lat, p.lon, p.tags, p.nodes, p.member_types, p.member_ids, p.member_roles,
+	p.base_version, p.base_changeset_id, p.seq, p.uploaded_at`
+
+// activeChangeset is true of a changeset c whose pending rows the author's
+// overlay shows: neither rejected nor merged.
+const activeChangeset = `c.review_state NOT IN ('rejected', 'merged')`
+
+type pendingScanner struct {
+	p                    storage.PendingChange
+	elemType, action     int16
+	version, baseVersion int32
+	lat, lon             *int32
+	tags                 []string
+	nodes                []int64
+	memberTypes          []int16
+	memberIDs            []int64
+	memberRoles          []string
+	uploadedAt           time.Time
+	dest                 []any
+}
+
+func newPendingScanner() *pendingScanner {
+	s := &pendingScanner{}
+	s.dest = []any{&s.p.Changeset, &s.elemType, &s.p.Element.ID, &s.p.Author, &s.p.Element.User, &s.action,
+		&s.version, &s.p.Element.Visible, &s.lat, &s.lon, &s.tags, &s.nodes, &s.memberTypes, &s.memberIDs, &s.memberRoles,
+		&s.baseVersion, &s.p.BaseChangeset, &s.p.Seq, &s.uploadedAt}
+	return s
+}
+
+func (s *pendingScanner) scan(rows pgx.Rows) (storage.PendingChange, error) {
+	s.p = storage.PendingChange{}
+	s.lat, s.lon, s.tags, s.nodes, s.memberTypes, s.memberIDs, s.memberRoles = nil, nil, nil, nil, nil, nil, nil
+	if err := rows.Scan(s.dest...); err != nil {
+		return storage.PendingChange{}, fmt.Errorf("scan pending change: %w", err)
+	}
+	p := s.p
+	e := &p.Element
+	e.Type = osmdata.ElementType(s.elemType)
+	e.Version = int(s.version)
+	e.Changeset = p.Changeset
+	e.UID = p.Author
+	p.UploadedAt = s.uploadedAt.UTC()
+	e.Timestamp = p.UploadedAt
+	p.Action = storage.Action(s.action)
+	p.BaseVersion = int(s.baseVersion)
+	if s.lat != nil && s.lon != nil {
+		e.Lat, e.Lon = *s.lat, *s.lon
+	}
+	tags, err := unflattenTags(s.tags)
+	if err != nil {
+		return storage.PendingChange{}, fmt.Errorf("pending %s in changeset %d: %w", e.Key(), p.Changeset, err)
+	}
+	e.Tags = tags
+	if len(s.nodes) > 0 {
+		e.Nodes = s.nodes
+	}
+	if len(s.memberIDs) > 0 {
+		if len(s.memberTypes) != len(s.memberIDs) || len(s.memberRoles) != len(s.memberIDs) {
+			return storage.PendingChange{}, fmt.Errorf("pending %s in changeset %d: member arrays of different lengths", e.Key(), p.Changeset)
+		}
+		e.Members = make([]osmdata.Member, len(s.memberIDs))
+		for i := range e.Members {
+			e.Members[i] = osmdata.Member{Type: osmdata.ElementType(s.memberTypes[i]), Ref: s.memberIDs[i], Role: s.memberRoles[i]}
+		}
+	}
+	return p, nil
+}
+
+func collectPending(rows pgx.Rows, err error) ([]storage.PendingChange, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	s := newPendingScanner()
+	var out []storage.PendingChange
+	for rows.Next() {
+		p, err := s.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// pendingReader reads one author's active pending changes on the pool or
+// inside an upload's transaction.
+type pendingReader struct {
+	db     dbtx
+	author int64
+}
+
+// Pending reads the author's active pending changes.
+func (s *Store) Pending(author int64) storage.PendingReader {
+	return pendingReader{db: s.pool, author: author}
+}
+
+// PendingElements returns the latest active pending change of each given
+// element that has one, by id.
+func (r pendingReader) PendingElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]storage.PendingChange, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out, err := collectPending(r.db.Query(ctx, `SELECT DISTINCT ON (p.elem_id) `+pendingColumns+`
+		FROM pending_changes p JOIN changesets c ON c.id = p.changeset_id
+		WHERE p.author_id = $1 AND p.elem_type = $2 AND p.elem_id = ANY($3) AND `+activeChangeset+`
+		ORDER BY p.elem_id, p.seq DESC`, r.author, int16(t), ids))
+	if err != nil {
+		return nil, fmt.Errorf("pending %ss of user %d: %w", t, r.author, err)
+	}
+	return out, nil
+}
+
+// notSuperseded is true of a pending row p that is the latest active one
+// of its element.
+const notSuperseded = `NOT EXISTS (SELECT 1 FROM pending_changes p2 JOIN changesets c ON c.id = p2.changeset_id
+	WHERE p2.author_id = p.author_id AND p2.elem_type = p.elem_type AND p2.elem_id = p.elem_id
+		AND p2.seq > p.seq AND ` + activeChangeset + `)`
+
+// PendingNodesInBox walks the pending tile index once per tile range, as
+// NodesInBox does, then keeps the rows that are their node's latest.
+func (r pendingReader) PendingNodesInBox(ctx context.Context, box osmdata.Box) ([]storage.PendingChange, error) {
+	ranges := osmdata.TilesForBox(box)
+	lo, hi := make([]int64, len(ranges)), make([]int64, len(ranges))
+	for i, rg := range ranges {
+		lo[i], hi[i] = int64(rg.Lo), int64(rg.Hi)
+	}
+	out, err := collectPending(r.db.Query(ctx, `SELECT `+pendingColumns+`
+		FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi)
+		CROSS JOIN LATERAL (
+			SELECT * FROM pending_changes
+			WHERE author_id = $1 AND elem_type = 1 AND visible AND tile BETWEEN r.lo AND r.hi
+				AND lat BETWEEN $4 AND $5 AND lon BETWEEN $6 AND $7
+			OFFSET 0) AS p
+		JOIN changesets c ON c.id = p.changeset_id
+		WHERE `+activeChangeset+` AND `+notSuperseded+`
+		ORDER BY p.elem_id`,
+		r.author, lo, hi, box.MinLat, box.MaxLat, box.MinLon, box.MaxLon))
+	if err != nil {
+		return nil, fmt.Errorf("pending nodes in box of user %d: %w", r.author, err)
+	}
+	return out, nil
+}
+
+// PendingReferencing finds candidates through pending_refs, takes each
+// candidate's latest active row and keeps it if that row still refers to
+// one of the ids.
+func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.ElementType, ids []int64) ([]storage.PendingChange, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out, err := collectPending(r.db.Query(ctx, `WITH candidates AS (
+			SELECT DISTINCT elem_type, elem_id FROM pending_refs
+			WHERE ref_type = $2 AND ref_id = ANY($3) AND author_id = $1),
+		latest AS (
+			SELECT DISTINCT ON (p.elem_type, p.elem_id) p.*
+			FROM candidates k
+			JOIN pending_changes p ON p.author_id = $1 AND p.elem_type = k.elem_type AND p.elem_id = k.elem_id
+			JOIN changesets c ON c.id = p.changeset_id
+			WHERE `+activeChangeset+`
+			ORDER BY p.elem_type, p.elem_id, p.seq DESC)
+		SELECT `+pendingColumns+` FROM latest p
+		WHERE EXISTS (SELECT 1 FROM pending_refs f
+			WHERE f.changeset_id = p.changeset_id AND f.elem_type = p.elem_type AND f.elem_id = p.elem_id
+				AND f.ref_type = $2 AND f.ref_id = ANY($3))
+		ORDER BY p.elem_type, p.elem_id`, r.author, int16(t), ids))
+	if err != nil {
+		return nil, fmt.Errorf("pending changes of user %d referring to %ss: %w", r.author, t, err)
+	}
+	return out, nil
+}
+
+// PendingVersion resolves a provisional version through pending_versions
+// to the row of the changeset that gave it; the latest such changeset
+// wins when several did (a merged one's provisional version can recur).
+func (r pendingReader) PendingVersion(ctx context.Context, key osmdata.Key, version int) (storage.PendingChange, error) {
+	out, err := collectPending(r.db.Query(ctx, `SELECT `+pendingColumns+`
+		FROM pending_versions v
+		JOIN changesets c ON c.id = v.changeset_id
+		JOIN pending_changes p ON p.changeset_id = v.changeset_id AND p.elem_type = v.elem_type AND p.elem_id = v.elem_id
+		WHERE v.author_id = $1 AND v.elem_type = $2 AND v.elem_id = $3 AND v.version = $4
+			AND c.review_state <> 'rejected'
+		ORDER BY v.seq DESC LIMIT 1`, r.author, int16(key.Type), key.ID, int32(version)))
+	if err != nil {
+		return storage.PendingChange{}, fmt.Errorf("pending %s v%d of user %d: %w", key, version, r.author, err)
+	}
+	if len(out) == 0 {
+		return storage.PendingChange{}, fmt.Errorf("pending %s v%d of user %d: %w", key, version, r.author, storage.ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// ChangesetChanges returns a changeset's pending changes in staging order.
+func (s *Store) ChangesetChanges(ctx context.Context, id int64) ([]storage.PendingChange, error) {
+	out, err := collectPending(s.pool.Query(ctx, `SELECT `+pendingColumns+`
+		FROM pending_changes p WHERE p.changeset_id = $1 ORDER BY p.seq`, id))
+	if err != nil {
+		return nil, fmt.Errorf("changes of changeset %d: %w", id, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,391 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// Stage runs fn in one transaction that holds the author's lock and the
+// changeset's row lock.
+//
+// The author's lock is a transaction advisory lock rather than a users
+// row: imported and unknown uids have no row. Its key comes from the
+// schema, so that datasets in other schemas of the same database
+// (parallel tests) do not wait for each other. The author is locked
+// before the changeset, always in that order; the changeset's other
+// writers (tags, close, the sweeper) take only the changeset's lock.
+func (s *Store) Stage(ctx context.Context, id, uid int64, fn func(ctx context.Context, tx storage.StageTx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("stage to changeset %d: begin: %w", id, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.authorLockKey(uid)); err != nil {
+		return fmt.Errorf("stage to changeset %d: lock user %d: %w", id, uid, err)
+	}
+	cs, err := lockOwnChangeset(ctx, tx, id, uid)
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	if err := fn(ctx, &stageTx{queries: queries{tx}, tx: tx, cs: cs}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("stage to changeset %d: commit: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) authorLockKey(uid int64) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("geocommuns stage " + s.schema + " " + strconv.FormatInt(uid, 10)))
+	return int64(h.Sum64())
+}
+
+// stageTx is an upload's transaction; its Reader methods read on it.
+type stageTx struct {
+	queries
+	tx pgx.Tx
+	cs osmdata.Changeset
+}
+
+func (t *stageTx) LockedChangeset() osmdata.Changeset { return t.cs }
+
+func (t *stageTx) Pending() storage.PendingReader {
+	return pendingReader{db: t.tx, author: t.cs.UID}
+}
+
+// Export streams inside the upload's transaction (Store.Export opens its
+// own snapshot instead).
+func (t *stageTx) Export(ctx context.Context, fn func(*osmdata.Element) error) error {
+	for _, typ := range osmdata.ElementTypes {
+		if err := exportType(ctx, t.tx, typ, fn); err != nil {
+			return fmt.Errorf("export %ss: %w", typ, err)
+		}
+	}
+	return nil
+}
+
+var idSequences = map[osmdata.ElementType]string{
+	osmdata.Node: "node_id_seq", osmdata.Way: "way_id_seq", osmdata.Relation: "relation_id_seq",
+}
+
+// AllocateIDs takes n ids from the type's sequence in one statement.
+// Like any sequence, ids taken by a transaction that rolls back are not
+// handed out again.
+func (t *stageTx) AllocateIDs(ctx context.Context, typ osmdata.ElementType, n int) ([]int64, error) {
+	seq, ok := idSequences[typ]
+	if !ok {
+		return nil, fmt.Errorf("allocate ids: unknown element type %d", typ)
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	var ids []int64
+	if err := t.tx.QueryRow(ctx, `SELECT array(SELECT nextval('`+seq+`') FROM generate_series(1, $1))`, n).Scan(&ids); err != nil {
+		return nil, fmt.Errorf("allocate %d %s ids: %w", n, typ, err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// AddParents records stacking on other changesets of the same author.
+func (t *stageTx) AddParents(ctx context.Context, parents []int64) error {
+	parents = slices.DeleteFunc(slices.Clone(parents), func(p int64) bool { return p == t.cs.ID })
+	if len(parents) == 0 {
+		return nil
+	}
+	slices.Sort(parents)
+	parents = slices.Compact(parents)
+	var owned int
+	err := t.tx.QueryRow(ctx, `WITH owned AS (
+			SELECT id FROM changesets WHERE id = ANY($2) AND user_id = $3),
+		ins AS (
+			INSERT INTO changeset_parents (child, parent) SELECT $1, id FROM owned
+			ON CONFLICT DO NOTHING)
+		SELECT count(*) FROM owned`, t.cs.ID, parents, t.cs.UID).Scan(&owned)
+	if err != nil {
+		return fmt.Errorf("add parents of changeset %d: %w", t.cs.ID, err)
+	}
+	if owned != len(parents) {
+		return fmt.Errorf("add parents of changeset %d: %d of the changesets %v are not user %d's", t.cs.ID, len(parents)-owned, parents, t.cs.UID)
+	}
+	return nil
+}
+
+// UpdateChangeset records an upload; a changeset that reaches
+// MaxChangesetChanges closes now, as cgimap closes it.
+func (t *stageTx) UpdateChangeset(ctx context.Context, numChanges int, box osmdata.Box, hasBox bool) (osmdata.Changeset, error) {
+	c, err := scanChangeset(t.tx.QueryRow(ctx, `UPDATE changesets SET
+			num_changes = num_changes + $2,
+			min_lat = CASE WHEN $3 THEN least(min_lat, $4) ELSE min_lat END,
+			min_lon = CASE WHEN $3 THEN least(min_lon, $5) ELSE min_lon END,
+			max_lat = CASE WHEN $3 THEN greatest(max_lat, $6) ELSE max_lat END,
+			max_lon = CASE WHEN $3 THEN greatest(max_lon, $7) ELSE max_lon END,
+			closed_at = CASE WHEN num_changes + $2 >= `+maxChanges+` THEN `+dbNow+` ELSE `+nextClose+` END
+		WHERE id = $1 RETURNING `+changesetColumns,
+		t.cs.ID, numChanges, hasBox, box.MinLat, box.MinLon, box.MaxLat, box.MaxLon))
+	if err != nil {
+		return osmdata.Changeset{}, fmt.Errorf("update changeset %d: %w", t.cs.ID, err)
+	}
+	return c, nil
+}
+
+// WritePending replaces the changeset's pending rows of the given
+// elements in a few bulk statements: one takes the sequence numbers and
+// the upload time, one deletes the rows (and their references) being
+// replaced, one COPY writes the rows, one their references, and one
+// statement records the provisional versions. Deleting then copying
+// stands in for INSERT … ON CONFLICT, which COPY does not have.
+func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := preparePending(changes, t.cs); err != nil {
+		return err
+	}
+	var now time.Time
+	var seqs []int64
+	if err := t.tx.QueryRow(ctx, `SELECT `+dbNow+`, array(SELECT nextval('pending_seq') FROM generate_series(1, $1))`,
+		len(changes)).Scan(&now, &seqs); err != nil {
+		return fmt.Errorf("write pending changes: sequence: %w", err)
+	}
+	slices.Sort(seqs)
+	now = now.UTC()
+	last := make(map[osmdata.Key]int, len(changes))
+	for i := range changes {
+		p := &changes[i]
+		p.Seq, p.UploadedAt, p.Element.Timestamp = seqs[i], now, now
+		last[p.Element.Key()] = i
+	}
+	rows := make([]*storage.PendingChange, 0, len(last))
+	types, ids := make([]int16, 0, len(last)), make([]int64, 0, len(last))
+	for i := range changes {
+		p := &changes[i]
+		if last[p.Element.Key()] == i {
+			rows = append(rows, p)
+			types, ids = append(types, int16(p.Element.Type)), append(ids, p.Element.ID)
+		}
+	}
+
+	if _, err := t.tx.Exec(ctx, `WITH keys AS (SELECT * FROM unnest($2::smallint[], $3::bigint[]) AS k(t, id)),
+			refs AS (DELETE FROM pending_refs f USING keys k
+				WHERE f.changeset_id = $1 AND f.elem_type = k.t AND f.elem_id = k.id)
+		DELETE FROM pending_changes p USING keys k
+		WHERE p.changeset_id = $1 AND p.elem_type = k.t AND p.elem_id = k.id`, t.cs.ID, types, ids); err != nil {
+		return fmt.Errorf("write pending changes: replace: %w", err)
+	}
+	if err := copyPending(ctx, t.tx, rows); err != nil {
+		return fmt.Errorf("write pending changes: %w", err)
+	}
+	if err := copyPendingRefs(ctx, t.tx, rows); err != nil {
+		return fmt.Errorf("write pending changes: %w", err)
+	}
+
+	// Every version given is recorded, those of an element repeated in
+	// changes too; a version given again takes the newer seq.
+	type versionKey struct {
+		k osmdata.Key
+		v int
+	}
+	vIndex := make(map[versionKey]int, len(changes))
+	var vTypes []int16
+	var vIDs, vSeqs []int64
+	var vVersions []int32
+	for i := range changes {
+		p := &changes[i]
+		vk := versionKey{p.Element.Key(), p.Element.Version}
+		if j, ok := vIndex[vk]; ok {
+			vSeqs[j] = p.Seq
+			continue
+		}
+		vIndex[vk] = len(vIDs)
+		vTypes, vIDs = append(vTypes, int16(p.Element.Type)), append(vIDs, p.Element.ID)
+		vVersions, vSeqs = append(vVersions, int32(p.Element.Version)), append(vSeqs, p.Seq)
+	}
+	if _, err := t.tx.Exec(ctx, `INSERT INTO pending_versions (author_id, elem_type, elem_id, version, changeset_id, seq)
+		SELECT $1, t, id, v, $2, seq FROM unnest($3::smallint[], $4::bigint[], $5::int[], $6::bigint[]) AS u(t, id, v, seq)
+		ON CONFLICT (author_id, elem_type, elem_id, version, changeset_id) DO UPDATE SET seq = EXCLUDED.seq`,
+		t.cs.UID, t.cs.ID, vTypes, vIDs, vVersions, vSeqs); err != nil {
+		return fmt.Errorf("write pending changes: versions: %w", err)
+	}
+	return nil
+}
+
+// preparePending checks the changes against the locked changeset and
+// fills in what the store owns: the changeset, the author and the name
+// of each change.
+func preparePending(changes []storage.PendingChange, cs osmdata.Changeset) error {
+	for i := range changes {
+		p := &changes[i]
+		e := &p.Element
+		if _, ok := tableOf[e.Type]; !ok {
+			return fmt.Errorf("write pending changes: element %d has unknown type %d", e.ID, e.Type)
+		}
+		if p.Action < storage.Create || p.Action > storage.Delete {
+			return fmt.Errorf("write pending changes: %s: unknown action %d", e.Key(), p.Action)
+		}
+		if (p.Changeset != 0 && p.Changeset != cs.ID) || (e.Changeset != 0 && e.Changeset != cs.ID) {
+			return fmt.Errorf("write pending changes: %s is for changeset %d, the upload goes to %d", e.Key(), p.Changeset, cs.ID)
+		}
+		if (p.Author != 0 && p.Author != cs.UID) || (e.UID != 0 && e.UID != cs.UID) {
+			return fmt.Errorf("write pending changes: %s is by user %d, changeset %d is user %d's", e.Key(), p.Author, cs.ID, cs.UID)
+		}
+		p.Changeset, e.Changeset = cs.ID, cs.ID
+		p.Author, e.UID = cs.UID, cs.UID
+		if e.User == "" {
+			e.User = cs.User
+		}
+	}
+	return nil
+}
+
+// pendingWriteColumns are the columns pendingRow fills, in its order.
+var pendingWriteColumns = []string{"changeset_id", "elem_type", "elem_id", "author_id", "user_name", "action",
+	"version", "visible", "lat", "lon", "tile", "tags", "nodes", "member_types", "member_ids", "member_roles",
+	"base_version", "base_changeset_id", "seq", "uploaded_at"}
+
+// pendingEncoder turns pending changes into COPY rows, reusing its
+// buffers from row to row as rowEncoder does.
+type pendingEncoder struct {
+	vals        []any
+	tags        []string
+	memberTypes []int16
+	memberIDs   []int64
+	memberRoles []string
+}
+
+func (r *pendingEncoder) row(p *storage.PendingChange) []any {
+	e := &p.Element
+	var tags, lat, lon, tile, nodes, memberTypes, memberIDs, memberRoles any
+	if len(e.Tags) > 0 {
+		r.tags = flattenTags(r.tags[:0], e.Tags)
+		tags = r.tags
+	}
+	switch e.Type {
+	case osmdata.Node:
+		lat, lon, tile = e.Lat, e.Lon, int64(osmdata.QuadTile(e.Lat, e.Lon))
+	case osmdata.Way:
+		if e.Nodes == nil {
+			nodes = []int64{}
+		} else {
+			nodes = e.Nodes
+		}
+	case osmdata.Relation:
+		if r.memberTypes == nil {
+			r.memberTypes, r.memberIDs, r.memberRoles = []int16{}, []int64{}, []string{}
+		}
+		r.memberTypes, r.memberIDs, r.memberRoles = r.memberTypes[:0], r.memberIDs[:0], r.memberRoles[:0]
+		for _, m := range e.Members {
+			r.memberTypes = append(r.memberTypes, int16(m.Type))
+			r.memberIDs = append(r.memberIDs, m.Ref)
+			r.memberRoles = append(r.memberRoles, m.Role)
+		}
+		memberTypes, memberIDs, memberRoles = r.memberTypes, r.memberIDs, r.memberRoles
+	}
+	r.vals = append(r.vals[:0], p.Changeset, int16(e.Type), e.ID, p.Author, e.User, int16(p.Action),
+		int32(e.Version), e.Visible, lat, lon, tile, tags, nodes, memberTypes, memberIDs, memberRoles,
+		int32(p.BaseVersion), p.BaseChangeset, p.Seq, p.UploadedAt)
+	return r.vals
+}
+
+func copyPending(ctx context.Context, tx pgx.Tx, rows []*storage.PendingChange) error {
+	var enc pendingEncoder
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"pending_changes"}, pendingWriteColumns,
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return enc.row(rows[i]), nil }))
+	if err != nil {
+		return fmt.Errorf("copy pending_changes: %w", err)
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("copy pending_changes: %d rows of %d", n, len(rows))
+	}
+	return nil
+}
+
+// pendingRefs lists the distinct references of visible pending ways and
+// relations, the rows of pending_refs.
+type pendingRefs struct {
+	changesets, elemIDs, authors, refIDs []int64
+	elemTypes, refTypes                  []int16
+}
+
+func collectRefs(rows []*storage.PendingChange) *pendingRefs {
+	r := &pendingRefs{}
+	seen := map[osmdata.Key]bool{}
+	for _, p := range rows {
+		e := &p.Element
+		if !e.Visible || (len(e.Nodes) == 0 && len(e.Members) == 0) {
+			continue
+		}
+		clear(seen)
+		add := func(k osmdata.Key) {
+			if seen[k] {
+				return
+			}
+			seen[k] = true
+			r.changesets, r.elemTypes, r.elemIDs = append(r.changesets, p.Changeset), append(r.elemTypes, int16(e.Type)), append(r.elemIDs, e.ID)
+			r.authors, r.refTypes, r.refIDs = append(r.authors, p.Author), append(r.refTypes, int16(k.Type)), append(r.refIDs, k.ID)
+		}
+		if e.Type == osmdata.Way {
+			for _, n := range e.Nodes {
+				add(osmdata.Key{Type: osmdata.Node, ID: n})
+			}
+		}
+		if e.Type == osmdata.Relation {
+			for _, m := range e.Members {
+				add(osmdata.Key{Type: m.Type, ID: m.Ref})
+			}
+		}
+	}
+	return r
+}
+
+func copyPendingRefs(ctx context.Context, tx pgx.Tx, rows []*storage.PendingChange) error {
+	r := collectRefs(rows)
+	if len(r.refIDs) == 0 {
+		return nil
+	}
+	vals := make([]any, 6)
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"pending_refs"},
+		[]string{"changeset_id", "elem_type", "elem_id", "author_id", "ref_type", "ref_id"},
+		pgx.CopyFromSlice(len(r.refIDs), func(i int) ([]any, error) {
+			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5] = r.changesets[i], r.elemTypes[i], r.elemIDs[i], r.authors[i], r.refTypes[i], r.refIDs[i]
+			return vals, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy pending_refs: %w", err)
+	}
+	return nil
+}
+
+// CopyPendingBaseline is the anchor of the staging benchmark: a plain
+// binary COPY of the same rows, already complete (Seq, UploadedAt,
+// Changeset and Author set), into pending_changes, in a transaction it
+// rolls back. It returns the time the COPY took.
+func (s *Store) CopyPendingBaseline(ctx context.Context, changes []storage.PendingChange) (time.Duration, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("copy pending baseline: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows := make([]*storage.PendingChange, len(changes))
+	for i := range changes {
+		rows[i] = &changes[i]
+	}
+	start := time.Now()
+	if err := copyPending(ctx, tx, rows); err != nil {
+		return 0, fmt.Errorf("copy pending baseline: %w", err)
+	}
+	return time.Since(start), nil
+}
+
+var _ storage.Editing = (*Store)(nil)

@@ -1,0 +1,190 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// pendingColumns is what pendingScanner reads, each prefixed with p.
+const pendingColumns = `p.changeset_id, p.elem_type, p.elem_id, p.author_id, p.user_name, p.action,
+	p.version, p.visible, p.lat, p.lon, p.tags, p.nodes, p.members,
+	p.base_version, p.base_changeset_id, p.seq, p.uploaded_at`
+
+// activeChangeset is true of a changeset c whose pending rows the author's
+// overlay shows: neither rejected nor merged.
+const activeChangeset = `c.review_state NOT IN ('rejected', 'merged')`
+
+// notSuperseded is true of a pending row p that is the latest active one
+// of its element.
+const notSuperseded = `NOT EXISTS (SELECT 1 FROM pending_changes p2 JOIN changesets c ON c.id = p2.changeset_id
+	WHERE p2.author_id = p.author_id AND p2.elem_type = p.elem_type AND p2.elem_id = p.elem_id
+		AND p2.seq > p.seq AND ` + activeChangeset + `)`
+
+type pendingScanner struct {
+	p                         storage.PendingChange
+	elemType, action, version int64
+	baseVersion, uploadedAt   int64
+	lat, lon                  sql.NullInt64
+	tags, nodes, members      sql.RawBytes
+	dest                      []any
+}
+
+func newPendingScanner() *pendingScanner {
+	s := &pendingScanner{}
+	s.dest = []any{&s.p.Changeset, &s.elemType, &s.p.Element.ID, &s.p.Author, &s.p.Element.User, &s.action,
+		&s.version, &s.p.Element.Visible, &s.lat, &s.lon, &s.tags, &s.nodes, &s.members,
+		&s.baseVersion, &s.p.BaseChangeset, &s.p.Seq, &s.uploadedAt}
+	return s
+}
+
+func (s *pendingScanner) scan(rows *sql.Rows) (storage.PendingChange, error) {
+	s.p = storage.PendingChange{}
+	if err := rows.Scan(s.dest...); err != nil {
+		return storage.PendingChange{}, fmt.Errorf("scan pending change: %w", err)
+	}
+	p := s.p
+	e := &p.Element
+	e.Type = osmdata.ElementType(s.elemType)
+	e.Version = int(s.version)
+	e.Changeset = p.Changeset
+	e.UID = p.Author
+	p.UploadedAt = time.Unix(s.uploadedAt, 0).UTC()
+	e.Timestamp = p.UploadedAt
+	p.Action = storage.Action(s.action)
+	p.BaseVersion = int(s.baseVersion)
+	e.Lat, e.Lon = int32(s.lat.Int64), int32(s.lon.Int64)
+	var err error
+	if e.Tags, err = decodeTags(s.tags); err != nil {
+		return p, fmt.Errorf("tags of pending %s in changeset %d: %w", e.Key(), p.Changeset, err)
+	}
+	if len(s.nodes) > 0 {
+		if e.Nodes, err = decodeIDs(s.nodes); err != nil {
+			return p, fmt.Errorf("nodes of pending %s in changeset %d: %w", e.Key(), p.Changeset, err)
+		}
+	}
+	if len(s.members) > 0 {
+		if e.Members, err = decodeMembers(s.members); err != nil {
+			return p, fmt.Errorf("members of pending %s in changeset %d: %w", e.Key(), p.Changeset, err)
+		}
+	}
+	return p, nil
+}
+
+func collectPending(rows *sql.Rows, err error) ([]storage.PendingChange, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	s := newPendingScanner()
+	var out []storage.PendingChange
+	for rows.Next() {
+		p, err := s.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// pendingReader reads one author's active pending changes on the read
+// pool or inside an upload's transaction.
+type pendingReader struct {
+	db     dbtx
+	author int64
+}
+
+// Pending reads the author's active pending changes.
+func (s *Store) Pending(author int64) storage.PendingReader {
+	return pendingReader{db: s.reader, author: author}
+}
+
+// PendingElements returns the latest active pending change of each given
+// element that has one, by id.
+func (r pendingReader) PendingElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]storage.PendingChange, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out, err := collectPending(r.db.QueryContext(ctx, `SELECT `+pendingColumns+`
+		FROM pending_changes p JOIN changesets c ON c.id = p.changeset_id
+		WHERE p.author_id = ?1 AND p.elem_type = ?2 AND p.elem_id IN (SELECT value FROM json_each(?3))
+			AND `+activeChangeset+` AND `+notSuperseded+`
+		ORDER BY p.elem_id`, r.author, int64(t), idsJSON(ids)))
+	if err != nil {
+		return nil, fmt.Errorf("pending %ss of user %d: %w", t, r.author, err)
+	}
+	return out, nil
+}
+
+// PendingNodesInBox walks the pending tile index once per tile range, as
+// NodesInBox does, then keeps the rows that are their node's latest.
+func (r pendingReader) PendingNodesInBox(ctx context.Context, box osmdata.Box) ([]storage.PendingChange, error) {
+	out, err := collectPending(r.db.QueryContext(ctx, `SELECT `+pendingColumns+`
+		FROM json_each(?2) AS r CROSS JOIN pending_changes AS p
+		JOIN changesets c ON c.id = p.changeset_id
+		WHERE p.author_id = ?1 AND p.elem_type = 1 AND p.visible
+			AND p.tile BETWEEN r.value->>0 AND r.value->>1
+			AND p.lat BETWEEN ?3 AND ?4 AND p.lon BETWEEN ?5 AND ?6
+			AND `+activeChangeset+` AND `+notSuperseded+`
+		ORDER BY p.elem_id`,
+		r.author, tileRangesJSON(box), box.MinLat, box.MaxLat, box.MinLon, box.MaxLon))
+	if err != nil {
+		return nil, fmt.Errorf("pending nodes in box of user %d: %w", r.author, err)
+	}
+	return out, nil
+}
+
+// PendingReferencing finds candidates through pending_refs and keeps the
+// latest active row of each if that row still refers to one of the ids.
+func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.ElementType, ids []int64) ([]storage.PendingChange, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out, err := collectPending(r.db.QueryContext(ctx, `WITH refs AS (
+			SELECT changeset_id, elem_type, elem_id FROM pending_refs
+			WHERE ref_type = ?2 AND ref_id IN (SELECT value FROM json_each(?3)) AND author_id = ?1)
+		SELECT `+pendingColumns+`
+		FROM pending_changes p JOIN changesets c ON c.id = p.changeset_id
+		WHERE (p.changeset_id, p.elem_type, p.elem_id) IN refs
+			AND `+activeChangeset+` AND `+notSuperseded+`
+		ORDER BY p.elem_type, p.elem_id`, r.author, int64(t), idsJSON(ids)))
+	if err != nil {
+		return nil, fmt.Errorf("pending changes of user %d referring to %ss: %w", r.author, t, err)
+	}
+	return out, nil
+}
+
+// PendingVersion resolves a provisional version through pending_versions
+// to the row of the changeset that gave it; the latest such changeset
+// wins when several did (a merged one's provisional version can recur).
+func (r pendingReader) PendingVersion(ctx context.Context, key osmdata.Key, version int) (storage.PendingChange, error) {
+	out, err := collectPending(r.db.QueryContext(ctx, `SELECT `+pendingColumns+`
+		FROM pending_versions v
+		JOIN changesets c ON c.id = v.changeset_id
+		JOIN pending_changes p ON p.changeset_id = v.changeset_id AND p.elem_type = v.elem_type AND p.elem_id = v.elem_id
+		WHERE v.author_id = ?1 AND v.elem_type = ?2 AND v.elem_id = ?3 AND v.version = ?4
+			AND c.review_state <> 'rejected'
+		ORDER BY v.seq DESC LIMIT 1`, r.author, int64(key.Type), key.ID, version))
+	if err != nil {
+		return storage.PendingChange{}, fmt.Errorf("pending %s v%d of user %d: %w", key, version, r.author, err)
+	}
+	if len(out) == 0 {
+		return storage.PendingChange{}, fmt.Errorf("pending %s v%d of user %d: %w", key, version, r.author, storage.ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// ChangesetChanges returns a changeset's pending changes in staging order.
+func (s *Store) ChangesetChanges(ctx context.Context, id int64) ([]storage.PendingChange, error) {
+	out, err := collectPending(s.reader.QueryContext(ctx, `SELECT `+pendingColumns+`
+		FROM pending_changes p WHERE p.changeset_id = ? ORDER BY p.seq`, id))
+	if err != nil {
+		return nil, fmt.Errorf("changes of changeset %d: %w", id, err)
+	}
+	return out, nil
+}
