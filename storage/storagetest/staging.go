@@ -146,4 +146,3 @@ func testStaging(t *testing.T, open Opener) {
 		}
 	})
 }
-
