@@ -365,10 +365,6 @@ var GoldenErrors = map[Kind]Golden{
 		Source: cgimapNodeInput + "NodeXMLParser::on_end_element; openstreetmap-website app/models/node.rb Node.from_xml has the same " +
 			"sentence with the body quoted",
 	},
-	KindBodyIDMissing: {
-		Status: http.StatusBadRequest, Text: "ID is required when updating.",
-		Source: "openstreetmap-website app/models/node.rb Node.from_xml_node (also way.rb, relation.rb)",
-	},
 }
 
 // Error is a refused request body: the HTTP layer answers Status with

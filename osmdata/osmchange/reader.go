@@ -12,27 +12,15 @@ import (
 	"github.com/geocommuns/geocommuns/osmdata"
 )
 
-// Action is what an operation does. The values are those of
-// storage.Action, so that the editing layer converts by a cast.
-type Action uint8
+// Action is what an operation does; it is osmdata's, whose values are
+// storage.Action's.
+type Action = osmdata.Action
 
 const (
-	Create Action = 1
-	Modify Action = 2
-	Delete Action = 3
+	Create = osmdata.ActionCreate
+	Modify = osmdata.ActionModify
+	Delete = osmdata.ActionDelete
 )
-
-func (a Action) String() string {
-	switch a {
-	case Create:
-		return "create"
-	case Modify:
-		return "modify"
-	case Delete:
-		return "delete"
-	}
-	return fmt.Sprintf("Action(%d)", uint8(a))
-}
 
 // Operation is one element of an osmChange document, as the client
 // wrote it.
@@ -621,6 +609,10 @@ func (r *Reader) finishObject() (*Operation, error) {
 		return nil, r.failAt(KindNodeIncomplete, r.object())
 	}
 	op := r.op
+	if action == Delete && !r.diff {
+		// cgimap checks a delete's coordinates but never uses them.
+		op.Element.Lat, op.Element.Lon = 0, 0
+	}
 	if len(r.tags) > 0 {
 		op.Element.Tags = slices.Clone(r.tags)
 	}
