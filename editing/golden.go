@@ -47,11 +47,17 @@ const (
 	ErrDuplicateTag                                   // "Node -1", key
 	ErrChangesetKeyTooLong
 	ErrChangesetValueTooLong
-	ErrLatitudeRange      //
-	ErrLongitudeRange     //
-	ErrBadRequest         // a parser's own text, passed through
-	ErrPayloadTooLarge    // limit in bytes
-	ErrBadContentEncoding //
+	ErrLatitudeRange   //
+	ErrLongitudeRange  //
+	ErrBadRequest      // a parser's own text, passed through
+	ErrPayloadTooLarge // limit in bytes
+	ErrBadContentEncoding
+	ErrURLIDMismatch // id in the URL, id in the body
+	ErrQueryUserAndName
+	ErrQueryInvalidUser
+	ErrQueryTimeRange
+	ErrQueryTime // the time as given
+	ErrQueryNoChangesets
 )
 
 // Golden is every error text editing answers.
@@ -232,5 +238,31 @@ var Golden = map[ErrorKind]GoldenText{
 	ErrBadContentEncoding: {
 		Status: http.StatusBadRequest, Text: "Payload cannot be decompressed according to Content-Encoding",
 		Source: "cgimap src/request.cpp request::get_payload",
+	},
+	ErrURLIDMismatch: {
+		Status: http.StatusBadRequest, Text: "The id in the url (%d) is not the same as provided in the xml (%d)",
+		Source: "openstreetmap-website app/controllers/api/nodes_controller.rb update and delete (ways_controller.rb, " +
+			"relations_controller.rb alike)",
+	},
+	ErrQueryUserAndName: {
+		Status: http.StatusBadRequest, Text: "provide either the user ID or display name, but not both",
+		Source: "openstreetmap-website app/controllers/api/changesets_controller.rb conditions_user",
+	},
+	ErrQueryInvalidUser: {
+		Status: http.StatusBadRequest, Text: "invalid user ID",
+		Source: "openstreetmap-website app/controllers/api/changesets_controller.rb conditions_user",
+	},
+	ErrQueryTimeRange: {
+		Status: http.StatusBadRequest, Text: "bad time range",
+		Source: "openstreetmap-website app/controllers/api/changesets_controller.rb conditions_time",
+	},
+	ErrQueryTime: {
+		Status: http.StatusBadRequest, Text: "no time information in \"%s\"",
+		Source: "openstreetmap-website app/controllers/api/changesets_controller.rb conditions_time, which answers " +
+			"Ruby's Time.parse ArgumentError message",
+	},
+	ErrQueryNoChangesets: {
+		Status: http.StatusBadRequest, Text: "No changesets were given to search for",
+		Source: "openstreetmap-website app/controllers/api/changesets_controller.rb conditions_ids",
 	},
 }

@@ -198,13 +198,24 @@ func (s *Service) Parents(ctx context.Context, id int64) ([]int64, error) {
 	return p, nil
 }
 
-// requireAuthor refuses anonymous writes.
-func requireAuthor(who *auth.Identity) error {
+// CheckWriter refuses a write by an anonymous caller (401) or by a
+// credential that does not grant write_api (cgimap
+// validate_user_db_update_permission). Every write of the service checks
+// it; the HTTP layer calls it too, before reading a request body.
+func CheckWriter(who *auth.Identity) error {
 	if who == nil || who.UserID == 0 {
 		return newError(ErrUnauthorized, nil)
 	}
+	if !who.HasScope(ScopeWriteAPI) {
+		return newError(ErrNoWritePermission, nil)
+	}
 	return nil
 }
+
+// ScopeWriteAPI is the OSM permission to edit the map.
+const ScopeWriteAPI = "write_api"
+
+func requireAuthor(who *auth.Identity) error { return CheckWriter(who) }
 
 // changesetError turns the store's refusal of a changeset call into the
 // answer cgimap gives.

@@ -52,6 +52,16 @@ type API struct {
 	Timeout time.Duration
 	// Logger receives failures of the store and of writing replies.
 	Logger *slog.Logger
+	// Editing serves the changeset and write calls and lays an
+	// authenticated author's pending changes over the reads. When nil,
+	// Register builds one over Reader if Reader is a store that edits;
+	// otherwise the API is read-only and answers writes 405.
+	Editing *editing.Service
+	// MaxUploadBytes bounds request bodies, compressed and decompressed
+	// (Editing's limit when zero).
+	MaxUploadBytes int64
+
+	edit *editing.Service // Editing, or the one Register built
 }
 
 // route is one endpoint: a path pattern (without method) and how its
@@ -94,12 +104,23 @@ var routes = []route{
 // CORS preflights, 405 for POST and PUT and 404 for other methods and for
 // unknown paths under /api/, as cgimap does.
 func (a *API) Register(mux *http.ServeMux) {
-	for _, rt := range routes {
-		a.handle(mux, rt.pattern, a.documentHandler(rt.parse))
+	a.edit = a.Editing
+	if a.edit == nil {
+		if store, ok := a.Reader.(storage.Store); ok {
+			// A store without editing leaves the API read-only.
+			a.edit, _ = editing.NewService(store, editing.Limits{MaxUploadBytes: a.MaxUploadBytes}, a.Logger)
+		}
 	}
-	a.handle(mux, "/api/capabilities", a.withCORS(http.HandlerFunc(a.capabilities)))
-	a.handle(mux, "/api/0.6/capabilities", a.withCORS(http.HandlerFunc(a.capabilities)))
-	a.handle(mux, "/api/versions", a.withCORS(http.HandlerFunc(a.versions)))
+	claimed := map[string]bool{}
+	if a.edit != nil {
+		claimed = a.registerWrites(mux, a.edit)
+	}
+	for _, rt := range routes {
+		a.handle(mux, rt.pattern, a.documentHandler(rt.parse), claimed)
+	}
+	a.handle(mux, "/api/capabilities", a.withCORS(http.HandlerFunc(a.capabilities)), claimed)
+	a.handle(mux, "/api/0.6/capabilities", a.withCORS(http.HandlerFunc(a.capabilities)), claimed)
+	a.handle(mux, "/api/versions", a.withCORS(http.HandlerFunc(a.versions)), claimed)
 	// Everything else under /api/, including methods cgimap does not know
 	// (DELETE, PATCH) on known paths, matches no route there: 404.
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,13 +132,32 @@ func (a *API) Register(mux *http.ServeMux) {
 // patterns of their own rather than one method-less pattern, which
 // ServeMux would find in conflict with the GET patterns of sibling routes
 // (GET …/{id}/{version} against …/{id}/history).
-func (a *API) handle(mux *http.ServeMux, pattern string, h http.Handler) {
+// Method and pattern pairs the write routes claimed are left to them.
+func (a *API) handle(mux *http.ServeMux, pattern string, h http.Handler, claimed map[string]bool) {
 	for _, p := range patternVariants(pattern) {
 		mux.Handle("GET "+p, h)
 		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodOptions} {
-			mux.Handle(m+" "+p, http.HandlerFunc(otherMethod))
+			if !claimed[m+" "+p] {
+				mux.Handle(m+" "+p, http.HandlerFunc(otherMethod))
+			}
 		}
 	}
+}
+
+// editingService is the editing service, nil for a read-only API.
+func (a *API) editingService() *editing.Service { return a.edit }
+
+// readerFor is what the caller reads: the authoritative dataset, with the
+// caller's own pending changes laid over it when the caller is
+// authenticated (design.md).
+func (a *API) readerFor(r *http.Request) storage.Reader {
+	if a.edit == nil {
+		return a.Reader
+	}
+	if id := who(r); id != nil {
+		return a.edit.Reader(id)
+	}
+	return a.Reader
 }
 
 func patternVariants(p string) []string {
@@ -182,7 +222,7 @@ func (a *API) documentHandler(parse func(*API, *http.Request) (query, *apiError)
 			writeError(w, r, perr)
 			return
 		}
-		doc, err := q.run(r.Context(), a.Reader)
+		doc, err := q.run(r.Context(), a.readerFor(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

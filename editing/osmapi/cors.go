@@ -11,14 +11,17 @@ import "net/http"
 // corsMaxAge is how long a browser may cache a preflight, in seconds.
 const corsMaxAge = "1728000"
 
-func corsHeaders(w http.ResponseWriter, r *http.Request) {
+func corsHeaders(w http.ResponseWriter, r *http.Request) { corsHeadersFor(w, r, allowedMethods) }
+
+// corsHeadersFor says which methods the route allows.
+func corsHeadersFor(w http.ResponseWriter, r *http.Request, methods string) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return
 	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Set("Access-Control-Allow-Methods", allowedMethods)
+	h.Set("Access-Control-Allow-Methods", methods)
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Max-Age", corsMaxAge)
 }
@@ -26,10 +29,15 @@ func corsHeaders(w http.ResponseWriter, r *http.Request) {
 // preflight answers an OPTIONS request that is a CORS preflight, and
 // reports whether it was one.
 func preflight(w http.ResponseWriter, r *http.Request) bool {
+	return preflightMethods(w, r, allowedMethods)
+}
+
+// preflightMethods answers a preflight of a route allowing methods.
+func preflightMethods(w http.ResponseWriter, r *http.Request, methods string) bool {
 	if r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
 		return false
 	}
-	corsHeaders(w, r)
+	corsHeadersFor(w, r, methods)
 	if headers := r.Header.Get("Access-Control-Request-Headers"); headers != "" {
 		w.Header().Set("Access-Control-Allow-Headers", headers)
 	}
@@ -41,6 +49,14 @@ func preflight(w http.ResponseWriter, r *http.Request) bool {
 func (a *API) withCORS(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		corsHeaders(w, r)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// withCORSMethods is withCORS for a route allowing methods.
+func (a *API) withCORSMethods(methods string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		corsHeadersFor(w, r, methods)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -143,14 +143,17 @@ var readCases = []readCase{
 	{path: "/api/0.6/map?bbox=0,89.9,0.1,90.1", err: errText(errBBoxRange)},
 	{path: "/api/0.6/map?bbox=0,0,1,1", err: newError(errBBoxTooLarge, 0.25)},
 
-	// Methods: 405 for POST and PUT, 404 for methods cgimap does not
-	// know, and for unknown paths.
+	// Methods: 405 for POST and PUT on read-only paths, 404 for methods
+	// cgimap does not know, and for unknown paths. DELETE of an element
+	// is the single-element delete, which an anonymous caller may not
+	// make.
 	{path: "/api/0.6/node/1", method: http.MethodPost, err: errText(errMethodNotAllowed)},
 	{path: "/api/0.6/map?bbox=" + mapBox, method: http.MethodPut, err: errText(errMethodNotAllowed)},
 	{path: "/api/0.6/node/1/history", method: http.MethodPut, err: errText(errMethodNotAllowed)},
 	{path: "/api/0.6/node/1", method: http.MethodOptions, err: errText(errMethodNotAllowed)},
 	{path: "/api/0.6/node/1", method: http.MethodPatch, err: errText(errNotFound)},
-	{path: "/api/0.6/node/1", method: http.MethodDelete, err: errText(errNotFound)},
+	{path: "/api/0.6/node/1", method: http.MethodDelete, err: errText(editing.ErrUnauthorized)},
+	{path: "/api/0.6/node/1/history", method: http.MethodDelete, err: errText(errNotFound)},
 	{path: "/api/0.6/no/such/thing", err: errText(errNotFound)},
 	{path: "/api/0.5/map?bbox=" + mapBox, err: errText(errNotFound)},
 
