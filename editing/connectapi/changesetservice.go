@@ -164,7 +164,7 @@ func (c *ChangesetServer) ListChangesets(ctx context.Context, req *connect.Reque
 	if m.GetBbox() != nil {
 		box := boxFromProto(m.GetBbox())
 		if !validBox(box) {
-			return nil, connect.NewError(connect.CodeInvalidArgument, osmdata.ErrBoxRange)
+			return nil, connect.NewError(connect.CodeInvalidArgument, golden(editing.ErrBBoxRange))
 		}
 		q.Box = &box
 	}

@@ -56,6 +56,12 @@ var editingCodes = map[editing.ErrorKind]connect.Code{
 	editing.ErrBadRequest:                connect.CodeInvalidArgument,
 	editing.ErrPayloadTooLarge:           connect.CodeResourceExhausted,
 	editing.ErrBadContentEncoding:        connect.CodeInvalidArgument,
+	editing.ErrNotFound:                  connect.CodeNotFound,
+	editing.ErrGone:                      connect.CodeNotFound,
+	editing.ErrBBoxFormat:                connect.CodeInvalidArgument,
+	editing.ErrBBoxRange:                 connect.CodeInvalidArgument,
+	editing.ErrBBoxTooLarge:              connect.CodeResourceExhausted,
+	editing.ErrTooManyNodes:              connect.CodeResourceExhausted,
 }
 
 // changesetKinds are the errors about the changeset itself, which get a

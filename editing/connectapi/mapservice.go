@@ -50,20 +50,20 @@ func private[T any](r storage.Reader, res *connect.Response[T]) *connect.Respons
 // GetMap runs the map call's steps over the caller's reader.
 func (m *MapServer) GetMap(ctx context.Context, req *connect.Request[geocommunsv1.GetMapRequest]) (*connect.Response[geocommunsv1.GetMapResponse], error) {
 	if req.Msg.GetBbox() == nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, osmdata.ErrBoxFormat)
+		return nil, connect.NewError(connect.CodeInvalidArgument, golden(editing.ErrBBoxFormat))
 	}
 	box := boxFromProto(req.Msg.GetBbox())
 	if !validBox(box) {
-		return nil, connect.NewError(connect.CodeInvalidArgument, osmdata.ErrBoxRange)
+		return nil, connect.NewError(connect.CodeInvalidArgument, golden(editing.ErrBBoxRange))
 	}
 	if box.AreaDegrees() > m.MaxMapArea {
-		return nil, connect.NewError(connect.CodeResourceExhausted, &boxTooLargeError{maxArea: m.MaxMapArea})
+		return nil, connect.NewError(connect.CodeResourceExhausted, golden(editing.ErrBBoxTooLarge, m.MaxMapArea))
 	}
 	r := m.reader(ctx)
 	data, err := storage.Map(ctx, r, box, m.MaxMapNodes)
 	var tooMany *storage.TooManyNodesError
 	if errors.As(err, &tooMany) {
-		return nil, connect.NewError(connect.CodeResourceExhausted, tooMany)
+		return nil, connect.NewError(connect.CodeResourceExhausted, golden(editing.ErrTooManyNodes, tooMany.Limit))
 	}
 	if err != nil {
 		return nil, internalError(ctx, m.Logger, fmt.Errorf("map %v: %w", box, err))
@@ -75,20 +75,18 @@ func (m *MapServer) GetMap(ctx context.Context, req *connect.Request[geocommunsv
 	return private(r, connect.NewResponse(&geocommunsv1.GetMapResponse{Bounds: boxToProto(box), Elements: els})), nil
 }
 
-// validBox is osmdata.ParseBBox's range check on a box in fixed point.
+// validBox is osmdata.ParseBBox's range check on a box in fixed point
+// (cgimap's ErrBBoxRange).
 func validBox(b osmdata.Box) bool {
 	const maxLat, maxLon = 90 * osmdata.CoordScale, 180 * osmdata.CoordScale
 	return b.MinLat >= -maxLat && b.MaxLat <= maxLat && b.MinLon >= -maxLon && b.MaxLon <= maxLon &&
 		b.MinLat <= b.MaxLat && b.MinLon <= b.MaxLon
 }
 
-// boxTooLargeError is cgimap's refusal of a map call over the area limit
-// (src/api06/map_handler.cpp map_handler::validate_request, the text the
-// OSM API's golden table in editing/osmapi also answers).
-type boxTooLargeError struct{ maxArea float64 }
-
-func (e *boxTooLargeError) Error() string {
-	return fmt.Sprintf("The maximum bbox size is %f, and your request was too large. Either request a smaller area, or use planet.osm", e.maxArea)
+// golden returns the text of a row of editing's golden table, the one
+// table of every text the OSM API answers, so that Connect says the same.
+func golden(kind editing.ErrorKind, args ...any) error {
+	return errors.New(fmt.Sprintf(editing.Golden[kind].Text, args...))
 }
 
 // GetElement reads the current version of an element as the caller sees
@@ -125,7 +123,7 @@ func (m *MapServer) GetElement(ctx context.Context, req *connect.Request[geocomm
 		// The OSM API's 410 Gone; the detail's server_version is the
 		// deleted version, which GetElement with that version returns.
 		v := int64(e.Version)
-		return nil, elementError(connect.CodeNotFound, fmt.Errorf("The %s with the id %d has already been deleted", t, id), t, id, nil, &v)
+		return nil, elementError(connect.CodeNotFound, golden(editing.ErrAlreadyDeleted, t, id), t, id, nil, &v)
 	}
 	return private(r, connect.NewResponse(&geocommunsv1.GetElementResponse{Element: elementToProto(&e)})), nil
 }
