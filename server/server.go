@@ -41,6 +41,10 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight requests may run on after
 	// the context of Run is cancelled.
 	ShutdownTimeout time.Duration
+	// MaxUploadBytes bounds what a client may send: OSM API request
+	// bodies, compressed and after decompression, and Connect request
+	// messages alike. Zero means editing.DefaultMaxUploadBytes (50 MB).
+	MaxUploadBytes int64
 }
 
 // Defaults of Config.
@@ -84,9 +88,10 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, store: store, logger: logger, mux: http.NewServeMux()}
 
-	api := &osmapi.API{Reader: store, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
+	edit := s.newEditing()
+	api := &osmapi.API{Reader: store, Editing: edit, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
 	api.Register(s.mux)
-	s.registerConnect()
+	s.registerConnect(edit)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 
