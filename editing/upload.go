@@ -2,7 +2,6 @@ package editing
 
 import (
 	"context"
-	"io"
 
 	"github.com/geocommuns/geocommuns/auth"
 	"github.com/geocommuns/geocommuns/osmdata"
@@ -51,21 +50,6 @@ type DiffResult struct {
 // Upload stages ops in changeset id for who, in one transaction: all of
 // them or none. See upload_apply.go for the semantics.
 func (s *Service) Upload(ctx context.Context, who *auth.Identity, id int64, ops []Operation) (*DiffResult, error) {
-	return s.upload(ctx, who, id, ops)
-}
-
-// UploadOsmChange parses an osmChange document from body (already
-// decompressed; bounded by Limits.MaxUploadBytes here too) as a stream,
-// stopping at the first malformed or over-limit element, then stages it
-// as Upload does.
-func (s *Service) UploadOsmChange(ctx context.Context, who *auth.Identity, id int64, body io.Reader) (*DiffResult, error) {
-	if err := requireAuthor(who); err != nil {
-		return nil, err
-	}
-	ops, err := s.parseOsmChange(body)
-	if err != nil {
-		return nil, err
-	}
 	return s.upload(ctx, who, id, ops)
 }
 

@@ -101,20 +101,6 @@ type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
 
-// readBody reads a small body whole (changeset tags, one element).
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
-	body, aerr := requestBody(w, r, limit)
-	if aerr != nil {
-		return nil, aerr
-	}
-	defer body.Close()
-	data, err := io.ReadAll(body)
-	if err != nil {
-		return nil, bodyError(err, limit)
-	}
-	return data, nil
-}
-
 // bodyError answers a failure to read the body: 413 past either limit,
 // 400 for a body that does not decompress, and otherwise the reading
 // error itself (a client that went away).

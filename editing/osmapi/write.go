@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,14 +161,8 @@ func (a *API) createChangeset(w http.ResponseWriter, r *http.Request) {
 	if a.checkWriter(w, r) {
 		return
 	}
-	data, aerr := readBody(w, r, a.maxUploadBytes())
-	if aerr != nil {
-		writeError(w, r, aerr)
-		return
-	}
-	tags, aerr := parseChangesetBody(data)
-	if aerr != nil {
-		writeError(w, r, aerr)
+	tags, ok := a.changesetBody(w, r)
+	if !ok {
 		return
 	}
 	cs, err := a.editingService().CreateChangeset(r.Context(), who(r), tags)
@@ -175,7 +170,24 @@ func (a *API) createChangeset(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeText(w, itoa(cs.ID))
+	writeText(w, strconv.FormatInt(cs.ID, 10))
+}
+
+// changesetBody reads the tags of a changeset body.
+func (a *API) changesetBody(w http.ResponseWriter, r *http.Request) (osmdata.Tags, bool) {
+	limit := a.maxUploadBytes()
+	body, aerr := requestBody(w, r, limit)
+	if aerr != nil {
+		writeError(w, r, aerr)
+		return nil, false
+	}
+	defer body.Close()
+	tags, err := a.editingService().ReadChangesetBody(body)
+	if err != nil {
+		a.failBody(w, r, err, limit)
+		return nil, false
+	}
+	return tags, true
 }
 
 // changesetID reads the changeset id of the path; an id that is not one
@@ -194,14 +206,8 @@ func (a *API) updateChangeset(w http.ResponseWriter, r *http.Request) {
 	if a.checkWriter(w, r) {
 		return
 	}
-	data, aerr := readBody(w, r, a.maxUploadBytes())
-	if aerr != nil {
-		writeError(w, r, aerr)
-		return
-	}
-	tags, aerr := parseChangesetBody(data)
-	if aerr != nil {
-		writeError(w, r, aerr)
+	tags, ok := a.changesetBody(w, r)
+	if !ok {
 		return
 	}
 	cs, err := a.editingService().UpdateChangeset(r.Context(), who(r), id, tags)
@@ -266,10 +272,14 @@ func (a *API) writeChangesets(w http.ResponseWriter, r *http.Request, list []osm
 		return
 	}
 	var err error
-	if f == formatJSON {
-		err = writeChangesetsJSON(body, a.header(), list, single)
-	} else {
-		err = writeChangesetsXML(body, a.header(), list)
+	now := time.Now()
+	switch {
+	case f == formatJSON && single:
+		err = osmdata.WriteChangesetJSON(body, a.header(), now, list[0])
+	case f == formatJSON:
+		err = osmdata.WriteChangesetsJSON(body, a.header(), now, list)
+	default:
+		err = osmdata.WriteChangesetsXML(body, a.header(), now, list...)
 	}
 	a.finishSmallReply(r, finish, err)
 }
@@ -291,7 +301,17 @@ func (a *API) downloadChangeset(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.finishSmallReply(r, finish, writeOsmChange(body, a.header(), changes))
+	cw := osmdata.NewChangeWriter(body, a.header())
+	var err2 error
+	for i := range changes {
+		if err2 = cw.WriteChange(osmdata.Action(changes[i].Action), &changes[i].Element); err2 != nil {
+			break
+		}
+	}
+	if err2 == nil {
+		err2 = cw.Close()
+	}
+	a.finishSmallReply(r, finish, err2)
 }
 
 // POST /api/0.6/changeset/ID/upload: the osmChange body, streamed
@@ -321,7 +341,12 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.finishSmallReply(r, finish, writeDiffResult(replyBody, a.header(), res))
+	entries := make([]osmdata.DiffResultEntry, len(res.Entries))
+	for i, e := range res.Entries {
+		entries[i] = osmdata.DiffResultEntry{Type: e.Type, OldID: e.OldID, NewID: e.NewID, NewVersion: e.NewVersion,
+			OldIDOnly: e.Action == storage.Delete && !e.Skipped}
+	}
+	a.finishSmallReply(r, finish, osmdata.WriteDiffResult(replyBody, a.header(), entries))
 }
 
 // failBody answers a failure that may come from reading the body.
@@ -334,15 +359,17 @@ func (a *API) failBody(w http.ResponseWriter, r *http.Request, err error, limit 
 }
 
 // elementBody reads the body of a single-element call.
-func (a *API) elementBody(w http.ResponseWriter, r *http.Request, t osmdata.ElementType) (osmdata.Element, bool) {
-	data, aerr := readBody(w, r, a.maxUploadBytes())
+func (a *API) elementBody(w http.ResponseWriter, r *http.Request, t osmdata.ElementType, action storage.Action) (osmdata.Element, bool) {
+	limit := a.maxUploadBytes()
+	body, aerr := requestBody(w, r, limit)
 	if aerr != nil {
 		writeError(w, r, aerr)
 		return osmdata.Element{}, false
 	}
-	e, aerr := parseElementBody(data, t)
-	if aerr != nil {
-		writeError(w, r, aerr)
+	defer body.Close()
+	e, err := a.editingService().ReadElementBody(body, t, action)
+	if err != nil {
+		a.failBody(w, r, err, limit)
 		return osmdata.Element{}, false
 	}
 	return e, true
@@ -353,7 +380,7 @@ func (a *API) createElement(t osmdata.ElementType, w http.ResponseWriter, r *htt
 	if a.checkWriter(w, r) {
 		return
 	}
-	e, ok := a.elementBody(w, r, t)
+	e, ok := a.elementBody(w, r, t, storage.Create)
 	if !ok {
 		return
 	}
@@ -362,12 +389,12 @@ func (a *API) createElement(t osmdata.ElementType, w http.ResponseWriter, r *htt
 		a.fail(w, r, err)
 		return
 	}
-	writeText(w, itoa(id))
+	writeText(w, strconv.FormatInt(id, 10))
 }
 
 // bodyForID reads the body of a modify or delete of the path's element,
 // whose id the body must repeat (openstreetmap-website nodes_controller.rb).
-func (a *API) bodyForID(t osmdata.ElementType, w http.ResponseWriter, r *http.Request) (osmdata.Element, bool) {
+func (a *API) bodyForID(t osmdata.ElementType, action storage.Action, w http.ResponseWriter, r *http.Request) (osmdata.Element, bool) {
 	id, aerr := pathID(r)
 	if aerr != nil {
 		writeError(w, r, aerr)
@@ -376,7 +403,7 @@ func (a *API) bodyForID(t osmdata.ElementType, w http.ResponseWriter, r *http.Re
 	if a.checkWriter(w, r) {
 		return osmdata.Element{}, false
 	}
-	e, ok := a.elementBody(w, r, t)
+	e, ok := a.elementBody(w, r, t, action)
 	if !ok {
 		return osmdata.Element{}, false
 	}
@@ -389,7 +416,7 @@ func (a *API) bodyForID(t osmdata.ElementType, w http.ResponseWriter, r *http.Re
 
 // PUT /api/0.6/{type}/ID: the new version as text.
 func (a *API) modifyElement(t osmdata.ElementType, w http.ResponseWriter, r *http.Request) {
-	e, ok := a.bodyForID(t, w, r)
+	e, ok := a.bodyForID(t, storage.Modify, w, r)
 	if !ok {
 		return
 	}
@@ -398,12 +425,12 @@ func (a *API) modifyElement(t osmdata.ElementType, w http.ResponseWriter, r *htt
 		a.fail(w, r, err)
 		return
 	}
-	writeText(w, itoa(int64(v)))
+	writeText(w, strconv.Itoa(v))
 }
 
 // DELETE /api/0.6/{type}/ID: the new version as text.
 func (a *API) deleteElement(t osmdata.ElementType, w http.ResponseWriter, r *http.Request) {
-	e, ok := a.bodyForID(t, w, r)
+	e, ok := a.bodyForID(t, storage.Delete, w, r)
 	if !ok {
 		return
 	}
@@ -412,7 +439,7 @@ func (a *API) deleteElement(t osmdata.ElementType, w http.ResponseWriter, r *htt
 		a.fail(w, r, err)
 		return
 	}
-	writeText(w, itoa(int64(v)))
+	writeText(w, strconv.Itoa(v))
 }
 
 // parseChangesetQuery reads GET /api/0.6/changesets's parameters as
