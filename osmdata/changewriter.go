@@ -40,6 +40,7 @@ type ChangeWriter struct {
 	started bool
 	closed  bool
 	block   Action // the open block, 0 for none
+	unused  bool   // the open block is <delete if-unused="true">
 	buf     []byte
 }
 
@@ -59,9 +60,19 @@ func (c *ChangeWriter) start() {
 	c.started = true
 }
 
-// WriteChange writes e in a block of action. A deleted element (action
-// delete, or Visible false) is written without coordinates.
+// WriteChange writes e in a block of action. Nodes of creates and
+// modifies carry their coordinates, deletes none; visible is e.Visible.
 func (c *ChangeWriter) WriteChange(action Action, e *Element) error {
+	return c.write(action, false, e)
+}
+
+// WriteDeleteIfUnused writes e in a <delete if-unused="true"> block, as
+// an upload asks for a delete that is skipped while the element is used.
+func (c *ChangeWriter) WriteDeleteIfUnused(e *Element) error {
+	return c.write(ActionDelete, true, e)
+}
+
+func (c *ChangeWriter) write(action Action, ifUnused bool, e *Element) error {
 	if c.closed {
 		return ErrDocumentClosed
 	}
@@ -72,7 +83,7 @@ func (c *ChangeWriter) WriteChange(action Action, e *Element) error {
 		c.start()
 	}
 	b := c.buf[:0]
-	if c.block != action {
+	if c.block != action || c.unused != ifUnused {
 		if c.block != 0 {
 			b = append(b, " </"...)
 			b = append(b, c.block.String()...)
@@ -80,10 +91,13 @@ func (c *ChangeWriter) WriteChange(action Action, e *Element) error {
 		}
 		b = append(b, " <"...)
 		b = append(b, action.String()...)
+		if ifUnused {
+			b = append(b, ` if-unused="true"`...)
+		}
 		b = append(b, ">\n"...)
-		c.block = action
+		c.block, c.unused = action, ifUnused
 	}
-	b = appendChangeElement(b, e, e.Visible && action != ActionDelete)
+	b = appendChangeElement(b, e, action != ActionDelete)
 	c.buf = b
 	_, err := c.w.Write(b)
 	return err
@@ -108,14 +122,14 @@ func (c *ChangeWriter) Close() error {
 
 // appendChangeElement writes one element of a block, in the attribute
 // order of cgimap's xml_formatter: id, visible, version, changeset,
-// timestamp, user and uid, then lat and lon when visible.
-func appendChangeElement(b []byte, e *Element, visible bool) []byte {
+// timestamp, user and uid, then lat and lon when placed.
+func appendChangeElement(b []byte, e *Element, placed bool) []byte {
 	b = append(b, "  <"...)
 	b = append(b, e.Type.String()...)
 	b = append(b, ` id="`...)
 	b = strconv.AppendInt(b, e.ID, 10)
 	b = append(b, `" visible="`...)
-	b = strconv.AppendBool(b, visible)
+	b = strconv.AppendBool(b, e.Visible)
 	b = append(b, `" version="`...)
 	b = strconv.AppendInt(b, int64(e.Version), 10)
 	b = append(b, `" changeset="`...)
@@ -133,7 +147,7 @@ func appendChangeElement(b []byte, e *Element, visible bool) []byte {
 		b = strconv.AppendInt(b, e.UID, 10)
 		b = append(b, '"')
 	}
-	if e.Type == Node && visible {
+	if e.Type == Node && placed {
 		b = append(b, ` lat="`...)
 		b = appendCoord(b, e.Lat)
 		b = append(b, `" lon="`...)

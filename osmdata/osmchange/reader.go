@@ -609,8 +609,9 @@ func (r *Reader) finishObject() (*Operation, error) {
 		return nil, r.failAt(KindNodeIncomplete, r.object())
 	}
 	op := r.op
-	if action == Delete && !r.diff {
-		// cgimap checks a delete's coordinates but never uses them.
+	if action == Delete {
+		// cgimap checks a delete's coordinates but never uses them, and
+		// a deleted version has none.
 		op.Element.Lat, op.Element.Lon = 0, 0
 	}
 	if len(r.tags) > 0 {
