@@ -49,6 +49,16 @@ var faults = []fault{
 		failing: []string{"Rollback/ApplyVersionConflict/LastRepeatsAVersion", "Concurrency/ReadsSeeAllOrNothing"},
 		wrap:    func(s storage.Store) storage.Store { return nonAtomicApply{s} },
 	},
+	{
+		name:    "non-atomic-stage",
+		failing: []string{"Staging/Rollback"},
+		wrap:    func(s storage.Store) storage.Store { return nonAtomicStage{s} },
+	},
+	{
+		name:    "exclusive-pending-edges",
+		failing: []string{"Staging/Overlay"},
+		wrap:    func(s storage.Store) storage.Store { return exclusivePendingEdges{s} },
+	},
 }
 
 func faultNamed(name string) *fault {
@@ -109,4 +119,37 @@ func (s nonAtomicApply) Apply(ctx context.Context, versions []osmdata.Element) e
 		}
 	}
 	return nil
+}
+
+// nonAtomicStage commits what an upload wrote before it failed.
+type nonAtomicStage struct{ storage.Store }
+
+func (s nonAtomicStage) Stage(ctx context.Context, id, uid int64, fn func(context.Context, storage.StageTx) error) error {
+	var fnErr error
+	err := s.Store.Stage(ctx, id, uid, func(ctx context.Context, tx storage.StageTx) error {
+		fnErr = fn(ctx, tx)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return fnErr
+}
+
+// exclusivePendingEdges treats the box's edges as outside in the
+// author's overlay.
+type exclusivePendingEdges struct{ storage.Store }
+
+func (s exclusivePendingEdges) Pending(author int64) storage.PendingReader {
+	return exclusivePendingReader{s.Store.Pending(author)}
+}
+
+type exclusivePendingReader struct{ storage.PendingReader }
+
+func (r exclusivePendingReader) PendingNodesInBox(ctx context.Context, b osmdata.Box) ([]storage.PendingChange, error) {
+	got, err := r.PendingReader.PendingNodesInBox(ctx, b)
+	return slices.DeleteFunc(got, func(p storage.PendingChange) bool {
+		n := p.Element
+		return n.Lat == b.MinLat || n.Lat == b.MaxLat || n.Lon == b.MinLon || n.Lon == b.MaxLon
+	}), err
 }

@@ -17,7 +17,8 @@ const childEnv = "GEOCOMMUNS_STORAGETEST_CHILD"
 
 // controlled are the parts of the suite the negative control runs in its
 // children: those its faults must break, and nothing slower.
-var controlled = []string{"History", "NodesInBox", "Map", "Rollback/ApplyVersionConflict", "Concurrency/ReadsSeeAllOrNothing"}
+var controlled = []string{"History", "NodesInBox", "Map", "Rollback/ApplyVersionConflict", "Concurrency/ReadsSeeAllOrNothing",
+	"Staging/Rollback", "Staging/Overlay"}
 
 // RunNegativeControl shows that Run can fail: it runs the suite's
 // controlled parts in child processes, once with each fault (which must

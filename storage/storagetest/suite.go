@@ -17,14 +17,18 @@
 // RunNegativeControl shows that the suite can fail. It re-executes the
 // test binary (os.Args[0]) with -test.run selecting the calling test and
 // the suite's parts the faults touch (History, NodesInBox, Map,
-// Rollback/ApplyVersionConflict, Concurrency/ReadsSeeAllOrNothing), once
+// Rollback/ApplyVersionConflict, Concurrency/ReadsSeeAllOrNothing,
+// Staging/Rollback, Staging/Overlay), once
 // per fault with GEOCOMMUNS_STORAGETEST_FAULT naming it. In that child,
 // RunNegativeControl calls Run, which wraps every opened store in the
 // faulty decorator:
 //
 //   - drop-last-history: History loses the newest version;
 //   - exclusive-edges: NodesInBox leaves out nodes on the box's edges;
-//   - non-atomic-apply: Apply writes a batch one element at a time.
+//   - non-atomic-apply: Apply writes a batch one element at a time;
+//   - non-atomic-stage: Stage commits what fn wrote before its error;
+//   - exclusive-pending-edges: PendingNodesInBox leaves out nodes on the
+//     box's edges.
 //
 // The parent asserts that each faulty child exits non-zero and names the
 // subtests expected to fail, and that a child without a fault passes the
