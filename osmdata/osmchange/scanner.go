@@ -503,6 +503,9 @@ func (s *scanner) startTag(b []byte) (tokenKind, error) {
 		}
 		s.attrs = append(s.attrs, attr{name: an, value: val})
 	}
+	if i > s.maxToken {
+		return 0, newError(KindTokenTooLong, 0, 0, s.maxToken)
+	}
 	if len(s.stack) == 0 && s.rootSeen {
 		return 0, s.syntax(s.pos, "Extra content at the end of the document")
 	}
