@@ -59,6 +59,7 @@ type scenario struct {
 // theirs here.
 var scenarios = []scenario{
 	{"import", runImport},
+	{"stage", runStage},
 }
 
 // Run runs the selected scenarios on every configured backend, prints one
