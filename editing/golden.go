@@ -60,7 +60,9 @@ const (
 	ErrQueryNoChangesets
 )
 
-// Golden is every error text editing answers.
+// Golden is every error text editing answers. Over HTTP a 404 has an
+// empty body whatever its text, as cgimap answers every not_found
+// (src/process_request.cpp respond_404); Connect carries the text.
 var Golden = map[ErrorKind]GoldenText{
 	ErrUnauthorized: {
 		Status: http.StatusUnauthorized, Text: "User is not authorized",

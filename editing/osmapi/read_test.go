@@ -410,7 +410,7 @@ type jsonElement struct {
 	} `json:"members"`
 }
 
-type jsonRoot struct {
+type jsonDocRoot struct {
 	Version     string          `json:"version"`
 	Generator   string          `json:"generator"`
 	Copyright   string          `json:"copyright"`
@@ -422,7 +422,7 @@ type jsonRoot struct {
 
 func parseJSONDoc(t *testing.T, body []byte) parsedDoc {
 	t.Helper()
-	var root jsonRoot
+	var root jsonDocRoot
 	if err := json.Unmarshal(body, &root); err != nil {
 		t.Fatalf("parse JSON reply: %v\n%s", err, body)
 	}
@@ -467,7 +467,7 @@ func TestElementContent(t *testing.T) {
 	}
 
 	_, body := do(t, srv, "", "/api/0.6/node/2.json", nil)
-	var jroot jsonRoot
+	var jroot jsonDocRoot
 	if err := json.Unmarshal(body, &jroot); err != nil {
 		t.Fatal(err)
 	}
