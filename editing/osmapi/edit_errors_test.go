@@ -110,7 +110,9 @@ type uploadErrorCase struct {
 	want    func(cs int64, v []any) wantError
 }
 
-func fixedWant(w wantError) func(int64, []any) wantError { return func(int64, []any) wantError { return w } }
+func fixedWant(w wantError) func(int64, []any) wantError {
+	return func(int64, []any) wantError { return w }
+}
 
 var uploadErrorCases = []uploadErrorCase{
 	{name: "version mismatch node",
@@ -149,7 +151,9 @@ var uploadErrorCases = []uploadErrorCase{
 				<relation id="-1" changeset="%d"><member type="node" ref="-1" role=""/></relation></create></osmChange>`)
 			return []any{newID(s.t, d[0]), newID(s.t, d[1])}
 		},
-		want: func(_ int64, v []any) wantError { return goldenWant(editing.ErrNodeUsedByRelations, v[0], fmt.Sprint(v[1])) }},
+		want: func(_ int64, v []any) wantError {
+			return goldenWant(editing.ErrNodeUsedByRelations, v[0], fmt.Sprint(v[1]))
+		}},
 	{name: "way still used by relations",
 		osc:  `<osmChange><delete><way id="1" version="1" changeset="%d"/></delete></osmChange>`,
 		want: fixedWant(goldenWant(editing.ErrWayUsedByRelations, 1, "1,6"))},
