@@ -91,7 +91,19 @@ type xmlElement struct {
 // order (bounds left out), or the HTTP status when it is not 200.
 func osmXML(t *testing.T, base, path string) ([]flat, int) {
 	t.Helper()
-	resp, err := http.Get(base + path)
+	return osmXMLWith(t, base, path, nil)
+}
+
+func osmXMLWith(t *testing.T, base, path string, prepare func(*http.Request)) ([]flat, int) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

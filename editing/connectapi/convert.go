@@ -140,6 +140,9 @@ func reviewStateFromProto(s geocommunsv1.ReviewState) (osmdata.ReviewState, bool
 	return "", false
 }
 
+// changesetToProto says a changeset is open as the OSM API does: one
+// whose closing time has passed is closed, whether or not the sweeper has
+// come by yet.
 func changesetToProto(c *osmdata.Changeset) *geocommunsv1.Changeset {
 	p := &geocommunsv1.Changeset{
 		Id:           c.ID,
@@ -147,7 +150,7 @@ func changesetToProto(c *osmdata.Changeset) *geocommunsv1.Changeset {
 		User:         c.User,
 		CreatedAt:    timeToProto(c.CreatedAt),
 		ClosedAt:     timeToProto(c.ClosedAt),
-		Open:         c.Open,
+		Open:         osmdata.ChangesetOpen(c, time.Now()),
 		Tags:         tagsToProto(c.Tags),
 		ChangesCount: int64(c.NumChanges),
 		ReviewState:  reviewStates[c.ReviewState],

@@ -2,8 +2,7 @@ package connectapi_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -11,9 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/geocommuns/geocommuns/editing"
-	"github.com/geocommuns/geocommuns/editing/connectapi"
 	geocommunsv1 "github.com/geocommuns/geocommuns/gen/geocommuns/v1"
-	"github.com/geocommuns/geocommuns/gen/geocommuns/v1/geocommunsv1connect"
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/server"
 )
@@ -62,25 +59,29 @@ func TestReadLimitByDefault(t *testing.T) {
 				if connect.CodeOf(err) != connect.CodeResourceExhausted {
 					t.Errorf("%s: a request of %d bytes: %v, want resource_exhausted", c.name, limit+1, err)
 				}
+				// An osmChange as large as the limit makes a message over it.
+				_, err = tr.changesetClient(t, base, c.opts...).UploadChanges(ctx, raw(1, strings.Repeat(" ", limit)))
+				if connect.CodeOf(err) != connect.CodeResourceExhausted {
+					t.Errorf("%s: an UploadChanges of a %d-byte osmChange: %v, want resource_exhausted", c.name, limit, err)
+				}
 			}
 		})
 	}
 }
 
-// TestReadLimitConfigured mounts the services with a small limit on a
-// mux of their own: Config.MaxReadBytes is what the handlers enforce.
+// TestReadLimitConfigured: server.Config.MaxUploadBytes is the limit
+// the Connect handlers enforce, as the OSM API's.
 func TestReadLimitConfigured(t *testing.T) {
-	mux := http.NewServeMux()
-	connectapi.Register(mux, connectapi.Config{Reader: openSQLite(t), MaxReadBytes: 1000})
-	ts := httptest.NewServer(mux)
-	defer ts.Close()
-	client := geocommunsv1connect.NewMapServiceClient(ts.Client(), ts.URL)
+	base := serve(t, openSQLite(t), server.Config{MaxUploadBytes: 1000})
 	ctx := context.Background()
-	if _, err := client.GetMap(ctx, connect.NewRequest(paddedMapRequest(t, 1000))); err != nil {
-		t.Errorf("a request of the limit: %v", err)
-	}
-	_, err := client.GetMap(ctx, connect.NewRequest(paddedMapRequest(t, 1001)))
-	if connect.CodeOf(err) != connect.CodeResourceExhausted {
-		t.Errorf("a request over the limit: %v, want resource_exhausted", err)
+	for _, tr := range transports {
+		client := tr.mapClient(t, base)
+		if _, err := client.GetMap(ctx, connect.NewRequest(paddedMapRequest(t, 1000))); err != nil {
+			t.Errorf("%s: a request of the limit: %v", tr.name, err)
+		}
+		_, err := client.GetMap(ctx, connect.NewRequest(paddedMapRequest(t, 1001)))
+		if connect.CodeOf(err) != connect.CodeResourceExhausted {
+			t.Errorf("%s: a request over the limit: %v, want resource_exhausted", tr.name, err)
+		}
 	}
 }
