@@ -120,3 +120,48 @@ func hasPrefixFold(b []byte, prefix string) bool {
 	}
 	return true
 }
+
+// plainCoordinate reads the coordinates editors write, an optional '-',
+// digits and at most seven decimals, straight into 1e-7 degree units:
+// exactly the value parseFloat and rounding give, without the float.
+// Anything else (exponents, more decimals, trailing text, out of range)
+// is left to the general path and its texts.
+func plainCoordinate(b []byte, limit int64) (int32, bool) {
+	i := 0
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		i++
+	}
+	var whole int64
+	digits := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if digits++; digits > 3 {
+			return 0, false
+		}
+		whole = whole*10 + int64(b[i]-'0')
+	}
+	var frac int64
+	decimals := 0
+	if i < len(b) && b[i] == '.' {
+		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if decimals++; decimals > 7 {
+				return 0, false
+			}
+			frac = frac*10 + int64(b[i]-'0')
+		}
+	}
+	if i != len(b) || digits+decimals == 0 {
+		return 0, false
+	}
+	for ; decimals < 7; decimals++ {
+		frac *= 10
+	}
+	v := whole*1e7 + frac
+	if v > limit {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return int32(v), true
+}

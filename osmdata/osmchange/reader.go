@@ -363,6 +363,9 @@ func (r *Reader) startObject(t osmdata.ElementType, action Action) error {
 // coordinate is cgimap's Node::set_lat / set_lon: the number, its
 // range, then finiteness, in that order (NaN passes the range test).
 func (r *Reader) coordinate(b []byte, limit float64, notNumeric, tooLarge, outside, notFinite Kind) (int32, error) {
+	if v, ok := plainCoordinate(b, int64(limit)*osmdata.CoordScale); ok {
+		return v, nil
+	}
 	f, res := parseFloat(b)
 	switch res {
 	case numInvalid:

@@ -301,3 +301,22 @@ func TestNextAfterEnd(t *testing.T) {
 		t.Fatalf("errors not sticky: %v, %v", err1, err2)
 	}
 }
+
+// TestPlainCoordinates: the integer path agrees with the float path
+// wherever it answers.
+func TestPlainCoordinates(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1.", ".5", "-.5", "90", "90.0000000", "-90.0000001", "180", "180.0000001", "12.3456789",
+		"0.1234567", "-179.9999999", "123.4567891", "1234", "1e1", "1.5x", "", "-", ".", "45.12345670"} {
+		v, ok := plainCoordinate([]byte(s), 180*osmdata.CoordScale)
+		if !ok {
+			continue
+		}
+		f, res := parseFloat([]byte(s))
+		if res != numOK || osmdata.RoundCoordToFixed(f) != v {
+			t.Errorf("%q: plain %d, float %g (%d)", s, v, f, res)
+		}
+	}
+	if _, ok := plainCoordinate([]byte("180.0000001"), 180*osmdata.CoordScale); ok {
+		t.Error("out of range accepted")
+	}
+}
