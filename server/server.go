@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/geocommuns/geocommuns/auth/oauth"
 	"github.com/geocommuns/geocommuns/editing/osmapi"
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
@@ -41,6 +42,9 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight requests may run on after
 	// the context of Run is cancelled.
 	ShutdownTimeout time.Duration
+	// OAuth configures the OAuth 2 authorization server (/oauth2/);
+	// zero fields take its defaults.
+	OAuth oauth.Config
 	// MaxUploadBytes bounds what a client may send: OSM API request
 	// bodies, compressed and after decompression, and Connect request
 	// messages alike. Zero means editing.DefaultMaxUploadBytes (50 MB).
@@ -99,9 +103,12 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	metrics := newMetrics(registry)
 	s.mux.Handle("GET /metrics", metrics.handler(registry))
 
-	// observe sits right above the mux: the mux records the matched
-	// pattern on the very request it is handed.
-	s.handler = s.withDeadline(s.observe(metrics, s.mux))
+	// observe reads the pattern the mux records on the request it is
+	// handed (the authentication middleware between them passes it
+	// back). Credentials are checked below observe, so that rejected
+	// requests are logged and counted too.
+	withAuth := s.registerAuth()
+	s.handler = s.withDeadline(s.observe(metrics, withAuth(s.mux)))
 	return s
 }
 

@@ -29,6 +29,9 @@ var commands = []command{
 	{"export", "write the current dataset with full metadata to FILE.osm[.gz|.bz2]", runExport},
 	{"migrate", "apply the schema migrations to the dataset", runMigrate},
 	{"bench", "run the benchmark scenarios, each beside a same-run baseline", runBench},
+	{"user", "add an account (user add NAME --role ROLE) and print its API token", runUser},
+	{"token", "create an API token for a user, or revoke one", runToken},
+	{"oauth-app", "register an OAuth 2 client application and print its client id", runOAuthApp},
 }
 
 // env is what a command may use of the process, so tests can run
@@ -127,7 +130,7 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Every flag also reads an environment variable: --data is GEOCOMMUNS_DATA, --postgres")

@@ -1,0 +1,91 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// ParseRole returns the role named s, or false.
+func ParseRole(s string) (Role, bool) {
+	switch r := Role(s); r {
+	case RoleContributor, RoleReviewer, RoleAdmin:
+		return r, true
+	}
+	return "", false
+}
+
+// ValidateDisplayName checks a new account's name as openstreetmap.org
+// does (app/models/user.rb: 3 to 255 characters, no leading or trailing
+// space, none of the characters that break URLs), and refuses a colon
+// too: HTTP Basic splits user from password at the first one.
+func ValidateDisplayName(name string) error {
+	n := utf8.RuneCountInString(name)
+	switch {
+	case !utf8.ValidString(name):
+		return errors.New("the display name is not valid UTF-8")
+	case n < 3 || n > 255:
+		return fmt.Errorf("the display name must have 3 to 255 characters, not %d", n)
+	case strings.TrimSpace(name) != name:
+		return errors.New("the display name may not start or end with a space")
+	case strings.ContainsAny(name, "/;.,?%#:"):
+		return errors.New(`the display name may not contain any of / ; . , ? % # :`)
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return errors.New("the display name may not contain control characters")
+	}
+	return nil
+}
+
+// NewUser is what `geocommuns user add` asks for.
+type NewUser struct {
+	Name    string
+	Role    Role
+	Trusted bool
+	// Password is empty for an account that signs in with API tokens
+	// only.
+	Password string
+}
+
+// AddUser creates an account and its first API token, which it returns:
+// the token is shown once and only its hash is stored.
+func AddUser(ctx context.Context, accounts storage.Accounts, u NewUser) (storage.Account, string, error) {
+	if err := ValidateDisplayName(u.Name); err != nil {
+		return storage.Account{}, "", err
+	}
+	if _, ok := ParseRole(string(u.Role)); !ok {
+		return storage.Account{}, "", fmt.Errorf("unknown role %q: contributor, reviewer or admin", u.Role)
+	}
+	hash := ""
+	if u.Password != "" {
+		var err error
+		if hash, err = HashPassword(u.Password); err != nil {
+			return storage.Account{}, "", err
+		}
+	}
+	acc, err := accounts.CreateAccount(ctx, storage.NewAccount{
+		DisplayName: u.Name, Role: string(u.Role), Trusted: u.Trusted, PasswordHash: hash,
+	})
+	if err != nil {
+		return storage.Account{}, "", err
+	}
+	token, err := CreateAPIToken(ctx, accounts, acc.ID)
+	return acc, token, err
+}
+
+// CreateAPIToken issues a new API token for a user and returns it; only
+// its hash is stored.
+func CreateAPIToken(ctx context.Context, accounts storage.Accounts, uid int64) (string, error) {
+	token, hash, err := NewAPIToken()
+	if err != nil {
+		return "", err
+	}
+	if _, err := accounts.CreateAPIToken(ctx, uid, hash); err != nil {
+		return "", err
+	}
+	return token, nil
+}
