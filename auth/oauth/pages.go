@@ -42,6 +42,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAuthorizeError(ctx, w, ar, err)
 		return
 	}
+	// fosite checks PKCE when it issues the code, after consent; a public
+	// client's request without it is refused before the user is asked
+	// anything.
+	if err := requirePKCE(ar); err != nil {
+		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
 	acc, err := s.signedInAccount(r)
 	if errors.Is(err, storage.ErrNotFound) {
 		http.Redirect(w, r, "/oauth2/sign_in?"+url.Values{"return_to": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
@@ -76,6 +83,22 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// requirePKCE refuses a public client's authorization request without an
+// S256 code challenge, as fosite's PKCE handler would.
+func requirePKCE(ar fosite.AuthorizeRequester) error {
+	if !ar.GetClient().IsPublic() {
+		return nil
+	}
+	form := ar.GetRequestForm()
+	if form.Get("code_challenge") == "" {
+		return fosite.ErrInvalidRequest.WithHint("Clients must include a code_challenge when performing the authorize code flow, but it is missing.")
+	}
+	if form.Get("code_challenge_method") != "S256" {
+		return fosite.ErrInvalidRequest.WithHint("Clients must use code_challenge_method=S256.")
+	}
+	return nil
 }
 
 type scopeLine struct{ Name, Description string }
