@@ -17,21 +17,25 @@ import (
 )
 
 // The editing tests drive the write calls over real HTTP on both
-// backends, with the read test dataset loaded (dataset_test.go). Callers
-// are identified by a test header that a tiny middleware turns into the
-// request's identity, as the accounts middleware does for real
-// credentials.
+// backends, with the read test dataset loaded (dataset_test.go). ana and
+// bo are accounts of the store and send their API tokens, which the
+// accounts middleware resolves; reader stands for an OAuth 2 token
+// granted read_prefs only, which takes a whole sign-in to get, so a
+// test header puts that identity in the request instead.
 
 const testUserHeader = "X-Test-User"
 
+// The callers; newEditServer sets their user ids to their accounts'.
 var (
-	ana = &auth.Identity{UserID: 7001, DisplayName: "ana", Role: auth.RoleContributor, Scopes: []string{"read_prefs", "write_api"}}
-	bo  = &auth.Identity{UserID: 7002, DisplayName: "bo", Role: auth.RoleContributor, Scopes: []string{"read_prefs", "write_api"}}
-	// reader has a token that may read but not edit.
-	reader = &auth.Identity{UserID: 7003, DisplayName: "reader", Role: auth.RoleContributor, Scopes: []string{"read_prefs"}}
+	ana    = &auth.Identity{DisplayName: "ana", Role: auth.RoleContributor, Scopes: auth.AllScopes}
+	bo     = &auth.Identity{DisplayName: "bob", Role: auth.RoleContributor, Scopes: auth.AllScopes}
+	reader = &auth.Identity{DisplayName: "reader", Role: auth.RoleContributor, Scopes: []string{"read_prefs"}}
 )
 
-var testUsers = map[string]*auth.Identity{"ana": ana, "bo": bo, "reader": reader}
+var testUsers = map[string]*auth.Identity{"reader": reader}
+
+// anaPassword signs ana in with HTTP Basic.
+const anaPassword = "correct horse battery staple"
 
 func withTestIdentity(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,22 +48,39 @@ func withTestIdentity(next http.Handler) http.Handler {
 
 // editServer is an API over one store, served over HTTP.
 type editServer struct {
-	t     *testing.T
-	store storage.Store
-	srv   *httptest.Server
+	t      *testing.T
+	store  storage.Store
+	srv    *httptest.Server
+	tokens map[string]string // API token by display name
 }
 
 func newEditServer(t *testing.T, b backend, configure func(*API)) *editServer {
 	t.Helper()
 	store := b.open(t)
 	loadDataset(t, store)
+	tokens := map[string]string{}
+	for _, id := range []*auth.Identity{ana, bo, reader} {
+		password := ""
+		if id == ana {
+			password = anaPassword
+		}
+		acc, token, err := auth.AddUser(t.Context(), store, auth.NewUser{Name: id.DisplayName, Role: id.Role, Password: password})
+		if err != nil {
+			t.Fatalf("add user %s: %v", id.DisplayName, err)
+		}
+		id.UserID = acc.ID
+		if id != reader {
+			tokens[id.DisplayName] = token
+		}
+	}
 	a := &API{Reader: store}
 	if configure != nil {
 		configure(a)
 	}
-	srv := httptest.NewServer(withTestIdentity(newMux(a)))
+	authn := &auth.Authenticator{Accounts: store}
+	srv := httptest.NewServer(withTestIdentity(authn.Middleware(newMux(a), WriteCredentialsError)))
 	t.Cleanup(srv.Close)
-	return &editServer{t: t, store: store, srv: srv}
+	return &editServer{t: t, store: store, srv: srv, tokens: tokens}
 }
 
 // answer is an answer as a client sees it.
@@ -79,7 +100,9 @@ func (s *editServer) call(who *auth.Identity, method, path string, body []byte, 
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if who != nil {
+	if token, ok := s.tokens[nameOf(who)]; ok {
+		req.Header.Set("Authorization", "Bearer "+token)
+	} else if who != nil {
 		req.Header.Set(testUserHeader, who.DisplayName)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -95,6 +118,14 @@ func (s *editServer) call(who *auth.Identity, method, path string, body []byte, 
 		s.t.Fatal(err)
 	}
 	return answer{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// nameOf is who's display name, "" for an anonymous caller.
+func nameOf(who *auth.Identity) string {
+	if who == nil {
+		return ""
+	}
+	return who.DisplayName
 }
 
 // openChangeset opens a changeset for who and returns its id.
