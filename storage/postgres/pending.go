@@ -160,9 +160,15 @@ func (r pendingReader) PendingNodesInBox(ctx context.Context, box osmdata.Box) (
 	return out, nil
 }
 
-// PendingReferencing finds candidates through pending_refs, takes each
-// candidate's latest active row and keeps it if that row still refers to
-// one of the ids.
+// refersTo is true of a pending row p whose content refers to an
+// element of type $2 with an id in $3.
+const refersTo = `((p.elem_type = 2 AND $2 = 1 AND p.nodes && $3)
+	OR (p.elem_type = 3 AND EXISTS (SELECT 1 FROM unnest(p.member_types, p.member_ids) AS m(t, id)
+		WHERE m.t = $2 AND m.id = ANY($3))))`
+
+// PendingReferencing takes candidates from pending_refs (which may hold
+// references a re-upload dropped), the latest active row of each, and
+// keeps the rows whose content refers to one of the ids.
 func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.ElementType, ids []int64) ([]storage.PendingChange, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -178,9 +184,7 @@ func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.Element
 			WHERE `+activeChangeset+`
 			ORDER BY p.elem_type, p.elem_id, p.seq DESC)
 		SELECT `+pendingColumns+` FROM latest p
-		WHERE EXISTS (SELECT 1 FROM pending_refs f
-			WHERE f.changeset_id = p.changeset_id AND f.elem_type = p.elem_type AND f.elem_id = p.elem_id
-				AND f.ref_type = $2 AND f.ref_id = ANY($3))
+		WHERE p.visible AND `+refersTo+`
 		ORDER BY p.elem_type, p.elem_id`, r.author, int16(t), ids))
 	if err != nil {
 		return nil, fmt.Errorf("pending changes of user %d referring to %ss: %w", r.author, t, err)
@@ -188,17 +192,23 @@ func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.Element
 	return out, nil
 }
 
-// PendingVersion resolves a provisional version through pending_versions
-// to the row of the changeset that gave it; the latest such changeset
-// wins when several did (a merged one's provisional version can recur).
+// PendingVersion finds the changesets that gave the version, as their
+// current row's version or as one a re-upload superseded
+// (pending_versions), and returns the latest such changeset's row: a
+// merged changeset's provisional version can be given again later.
 func (r pendingReader) PendingVersion(ctx context.Context, key osmdata.Key, version int) (storage.PendingChange, error) {
-	out, err := collectPending(r.db.Query(ctx, `SELECT `+pendingColumns+`
-		FROM pending_versions v
-		JOIN changesets c ON c.id = v.changeset_id
-		JOIN pending_changes p ON p.changeset_id = v.changeset_id AND p.elem_type = v.elem_type AND p.elem_id = v.elem_id
-		WHERE v.author_id = $1 AND v.elem_type = $2 AND v.elem_id = $3 AND v.version = $4
-			AND c.review_state <> 'rejected'
-		ORDER BY v.seq DESC LIMIT 1`, r.author, int16(key.Type), key.ID, int32(version)))
+	out, err := collectPending(r.db.Query(ctx, `WITH given AS (
+			SELECT changeset_id, seq FROM pending_changes
+			WHERE author_id = $1 AND elem_type = $2 AND elem_id = $3 AND version = $4
+			UNION ALL
+			SELECT changeset_id, seq FROM pending_versions
+			WHERE author_id = $1 AND elem_type = $2 AND elem_id = $3 AND version = $4)
+		SELECT `+pendingColumns+`
+		FROM given g
+		JOIN changesets c ON c.id = g.changeset_id
+		JOIN pending_changes p ON p.changeset_id = g.changeset_id AND p.elem_type = $2 AND p.elem_id = $3
+		WHERE c.review_state <> 'rejected'
+		ORDER BY g.seq DESC LIMIT 1`, r.author, int16(key.Type), key.ID, int32(version)))
 	if err != nil {
 		return storage.PendingChange{}, fmt.Errorf("pending %s v%d of user %d: %w", key, version, r.author, err)
 	}

@@ -140,49 +140,69 @@ func (t *stageTx) UpdateChangeset(ctx context.Context, numChanges int, box osmda
 	return c, nil
 }
 
+// seqBlockBits is how many rows one WritePending may number from its one
+// pending_seq value (see the migration).
+const seqBlockBits = 24
+
 // WritePending replaces the changeset's pending rows of the given
-// elements in a few bulk statements: one takes the sequence numbers and
-// the upload time, one deletes the rows (and their references) being
-// replaced, one COPY writes the rows, one their references, and one
-// statement records the provisional versions. Deleting then copying
-// stands in for INSERT … ON CONFLICT, which COPY does not have.
+// elements in a few bulk statements: one takes the seq block and the
+// upload time and says whether the changeset has rows yet; only if it
+// has, one deletes the rows being replaced and keeps their versions in
+// pending_versions; then one COPY writes the rows and one their
+// references. Deleting then copying stands in for INSERT … ON CONFLICT,
+// which COPY does not have.
 func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingChange) error {
 	if len(changes) == 0 {
 		return nil
+	}
+	if len(changes) >= 1<<seqBlockBits {
+		return fmt.Errorf("write pending changes: %d changes in one call, at most %d", len(changes), 1<<seqBlockBits-1)
 	}
 	if err := preparePending(changes, t.cs); err != nil {
 		return err
 	}
 	var now time.Time
-	var seqs []int64
-	if err := t.tx.QueryRow(ctx, `SELECT `+dbNow+`, array(SELECT nextval('pending_seq') FROM generate_series(1, $1))`,
-		len(changes)).Scan(&now, &seqs); err != nil {
+	var block int64
+	var hasRows bool
+	if err := t.tx.QueryRow(ctx, `SELECT `+dbNow+`, nextval('pending_seq'),
+			EXISTS (SELECT 1 FROM pending_changes WHERE changeset_id = $1)`, t.cs.ID).Scan(&now, &block, &hasRows); err != nil {
 		return fmt.Errorf("write pending changes: sequence: %w", err)
 	}
-	slices.Sort(seqs)
 	now = now.UTC()
 	last := make(map[osmdata.Key]int, len(changes))
 	for i := range changes {
 		p := &changes[i]
-		p.Seq, p.UploadedAt, p.Element.Timestamp = seqs[i], now, now
+		p.Seq, p.UploadedAt, p.Element.Timestamp = block<<seqBlockBits+int64(i), now, now
 		last[p.Element.Key()] = i
 	}
-	rows := make([]*storage.PendingChange, 0, len(last))
-	types, ids := make([]int16, 0, len(last)), make([]int64, 0, len(last))
-	for i := range changes {
-		p := &changes[i]
-		if last[p.Element.Key()] == i {
-			rows = append(rows, p)
-			types, ids = append(types, int16(p.Element.Type)), append(ids, p.Element.ID)
+	rows := changes
+	var superseded []*storage.PendingChange
+	if len(last) < len(changes) {
+		rows = make([]storage.PendingChange, 0, len(last))
+		for i := range changes {
+			p := &changes[i]
+			if j := last[p.Element.Key()]; j == i {
+				rows = append(rows, *p)
+			} else if changes[j].Element.Version != p.Element.Version {
+				superseded = append(superseded, p)
+			}
 		}
 	}
-
-	if _, err := t.tx.Exec(ctx, `WITH keys AS (SELECT * FROM unnest($2::smallint[], $3::bigint[]) AS k(t, id)),
-			refs AS (DELETE FROM pending_refs f USING keys k
-				WHERE f.changeset_id = $1 AND f.elem_type = k.t AND f.elem_id = k.id)
-		DELETE FROM pending_changes p USING keys k
-		WHERE p.changeset_id = $1 AND p.elem_type = k.t AND p.elem_id = k.id`, t.cs.ID, types, ids); err != nil {
-		return fmt.Errorf("write pending changes: replace: %w", err)
+	if hasRows {
+		types, ids := make([]int16, len(rows)), make([]int64, len(rows))
+		for i := range rows {
+			types[i], ids[i] = int16(rows[i].Element.Type), rows[i].Element.ID
+		}
+		if _, err := t.tx.Exec(ctx, `WITH gone AS (
+				DELETE FROM pending_changes p USING unnest($2::smallint[], $3::bigint[]) AS k(t, id)
+				WHERE p.changeset_id = $1 AND p.elem_type = k.t AND p.elem_id = k.id
+				RETURNING p.author_id, p.elem_type, p.elem_id, p.version, p.changeset_id, p.seq)
+			INSERT INTO pending_versions (author_id, elem_type, elem_id, version, changeset_id, seq)
+			SELECT * FROM gone
+			ON CONFLICT (author_id, elem_type, elem_id, version, changeset_id) DO UPDATE SET seq = EXCLUDED.seq`,
+			t.cs.ID, types, ids); err != nil {
+			return fmt.Errorf("write pending changes: replace: %w", err)
+		}
 	}
 	if err := copyPending(ctx, t.tx, rows); err != nil {
 		return fmt.Errorf("write pending changes: %w", err)
@@ -190,33 +210,32 @@ func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingCha
 	if err := copyPendingRefs(ctx, t.tx, rows); err != nil {
 		return fmt.Errorf("write pending changes: %w", err)
 	}
-
-	// Every version given is recorded, those of an element repeated in
-	// changes too; a version given again takes the newer seq.
-	type versionKey struct {
-		k osmdata.Key
-		v int
-	}
-	vIndex := make(map[versionKey]int, len(changes))
-	var vTypes []int16
-	var vIDs, vSeqs []int64
-	var vVersions []int32
-	for i := range changes {
-		p := &changes[i]
-		vk := versionKey{p.Element.Key(), p.Element.Version}
-		if j, ok := vIndex[vk]; ok {
-			vSeqs[j] = p.Seq
-			continue
+	if len(superseded) > 0 {
+		if err := t.keepVersions(ctx, superseded); err != nil {
+			return fmt.Errorf("write pending changes: %w", err)
 		}
-		vIndex[vk] = len(vIDs)
-		vTypes, vIDs = append(vTypes, int16(p.Element.Type)), append(vIDs, p.Element.ID)
-		vVersions, vSeqs = append(vVersions, int32(p.Element.Version)), append(vSeqs, p.Seq)
 	}
-	if _, err := t.tx.Exec(ctx, `INSERT INTO pending_versions (author_id, elem_type, elem_id, version, changeset_id, seq)
-		SELECT $1, t, id, v, $2, seq FROM unnest($3::smallint[], $4::bigint[], $5::int[], $6::bigint[]) AS u(t, id, v, seq)
+	return nil
+}
+
+// keepVersions records the provisional versions of changes that a later
+// change of the same element in the same call superseded.
+func (t *stageTx) keepVersions(ctx context.Context, changes []*storage.PendingChange) error {
+	types, ids := make([]int16, len(changes)), make([]int64, len(changes))
+	versions, seqs := make([]int32, len(changes)), make([]int64, len(changes))
+	for i, p := range changes {
+		types[i], ids[i], versions[i], seqs[i] = int16(p.Element.Type), p.Element.ID, int32(p.Element.Version), p.Seq
+	}
+	// A version given twice keeps the later seq (DISTINCT ON, since ON
+	// CONFLICT cannot update a row the same statement inserted).
+	_, err := t.tx.Exec(ctx, `INSERT INTO pending_versions (author_id, elem_type, elem_id, version, changeset_id, seq)
+		SELECT DISTINCT ON (t, id, v) $1::bigint, t, id, v, $2::bigint, seq
+		FROM unnest($3::smallint[], $4::bigint[], $5::int[], $6::bigint[]) AS u(t, id, v, seq)
+		ORDER BY t, id, v, seq DESC
 		ON CONFLICT (author_id, elem_type, elem_id, version, changeset_id) DO UPDATE SET seq = EXCLUDED.seq`,
-		t.cs.UID, t.cs.ID, vTypes, vIDs, vVersions, vSeqs); err != nil {
-		return fmt.Errorf("write pending changes: versions: %w", err)
+		t.cs.UID, t.cs.ID, types, ids, versions, seqs)
+	if err != nil {
+		return fmt.Errorf("superseded versions: %w", err)
 	}
 	return nil
 }
@@ -298,10 +317,10 @@ func (r *pendingEncoder) row(p *storage.PendingChange) []any {
 	return r.vals
 }
 
-func copyPending(ctx context.Context, tx pgx.Tx, rows []*storage.PendingChange) error {
+func copyPending(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange) error {
 	var enc pendingEncoder
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"pending_changes"}, pendingWriteColumns,
-		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return enc.row(rows[i]), nil }))
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return enc.row(&rows[i]), nil }))
 	if err != nil {
 		return fmt.Errorf("copy pending_changes: %w", err)
 	}
@@ -311,29 +330,27 @@ func copyPending(ctx context.Context, tx pgx.Tx, rows []*storage.PendingChange) 
 	return nil
 }
 
-// pendingRefs lists the distinct references of visible pending ways and
-// relations, the rows of pending_refs.
-type pendingRefs struct {
-	changesets, elemIDs, authors, refIDs []int64
-	elemTypes, refTypes                  []int16
-}
-
-func collectRefs(rows []*storage.PendingChange) *pendingRefs {
-	r := &pendingRefs{}
+// copyPendingRefs writes the distinct references of the visible ways and
+// relations among rows to pending_refs.
+func copyPendingRefs(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange) error {
+	var (
+		authors, elemIDs, refIDs []int64
+		elemTypes, refTypes      []int16
+	)
 	seen := map[osmdata.Key]bool{}
-	for _, p := range rows {
+	for i := range rows {
+		p := &rows[i]
 		e := &p.Element
 		if !e.Visible || (len(e.Nodes) == 0 && len(e.Members) == 0) {
 			continue
 		}
 		clear(seen)
 		add := func(k osmdata.Key) {
-			if seen[k] {
-				return
+			if !seen[k] {
+				seen[k] = true
+				authors, elemTypes, elemIDs = append(authors, p.Author), append(elemTypes, int16(e.Type)), append(elemIDs, e.ID)
+				refTypes, refIDs = append(refTypes, int16(k.Type)), append(refIDs, k.ID)
 			}
-			seen[k] = true
-			r.changesets, r.elemTypes, r.elemIDs = append(r.changesets, p.Changeset), append(r.elemTypes, int16(e.Type)), append(r.elemIDs, e.ID)
-			r.authors, r.refTypes, r.refIDs = append(r.authors, p.Author), append(r.refTypes, int16(k.Type)), append(r.refIDs, k.ID)
 		}
 		if e.Type == osmdata.Way {
 			for _, n := range e.Nodes {
@@ -346,19 +363,14 @@ func collectRefs(rows []*storage.PendingChange) *pendingRefs {
 			}
 		}
 	}
-	return r
-}
-
-func copyPendingRefs(ctx context.Context, tx pgx.Tx, rows []*storage.PendingChange) error {
-	r := collectRefs(rows)
-	if len(r.refIDs) == 0 {
+	if len(refIDs) == 0 {
 		return nil
 	}
-	vals := make([]any, 6)
+	vals := make([]any, 5)
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"pending_refs"},
-		[]string{"changeset_id", "elem_type", "elem_id", "author_id", "ref_type", "ref_id"},
-		pgx.CopyFromSlice(len(r.refIDs), func(i int) ([]any, error) {
-			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5] = r.changesets[i], r.elemTypes[i], r.elemIDs[i], r.authors[i], r.refTypes[i], r.refIDs[i]
+		[]string{"author_id", "elem_type", "elem_id", "ref_type", "ref_id"},
+		pgx.CopyFromSlice(len(refIDs), func(i int) ([]any, error) {
+			vals[0], vals[1], vals[2], vals[3], vals[4] = authors[i], elemTypes[i], elemIDs[i], refTypes[i], refIDs[i]
 			return vals, nil
 		}))
 	if err != nil {
@@ -377,12 +389,8 @@ func (s *Store) CopyPendingBaseline(ctx context.Context, changes []storage.Pendi
 		return 0, fmt.Errorf("copy pending baseline: begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows := make([]*storage.PendingChange, len(changes))
-	for i := range changes {
-		rows[i] = &changes[i]
-	}
 	start := time.Now()
-	if err := copyPending(ctx, tx, rows); err != nil {
+	if err := copyPending(ctx, tx, changes); err != nil {
 		return 0, fmt.Errorf("copy pending baseline: %w", err)
 	}
 	return time.Since(start), nil

@@ -139,19 +139,29 @@ func (r pendingReader) PendingNodesInBox(ctx context.Context, box osmdata.Box) (
 	return out, nil
 }
 
-// PendingReferencing finds candidates through pending_refs and keeps the
-// latest active row of each if that row still refers to one of the ids.
+// refersTo is true of a pending row p whose content refers to an
+// element of type ?2 with an id in the JSON array ?3.
+const refersTo = `((p.elem_type = 2 AND ?2 = 1
+		AND EXISTS (SELECT 1 FROM json_each(p.nodes) AS n WHERE n.value IN (SELECT value FROM json_each(?3))))
+	OR (p.elem_type = 3
+		AND EXISTS (SELECT 1 FROM json_each(p.members) AS m
+			WHERE m.value->>0 = ?2 AND m.value->>1 IN (SELECT value FROM json_each(?3)))))`
+
+// PendingReferencing takes candidates from pending_refs (which may hold
+// references a re-upload dropped), the latest active row of each, and
+// keeps the rows whose content refers to one of the ids.
 func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.ElementType, ids []int64) ([]storage.PendingChange, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	out, err := collectPending(r.db.QueryContext(ctx, `WITH refs AS (
-			SELECT changeset_id, elem_type, elem_id FROM pending_refs
+	out, err := collectPending(r.db.QueryContext(ctx, `WITH candidates AS (
+			SELECT DISTINCT elem_type, elem_id FROM pending_refs
 			WHERE ref_type = ?2 AND ref_id IN (SELECT value FROM json_each(?3)) AND author_id = ?1)
 		SELECT `+pendingColumns+`
-		FROM pending_changes p JOIN changesets c ON c.id = p.changeset_id
-		WHERE (p.changeset_id, p.elem_type, p.elem_id) IN refs
-			AND `+activeChangeset+` AND `+notSuperseded+`
+		FROM candidates k
+		JOIN pending_changes p ON p.author_id = ?1 AND p.elem_type = k.elem_type AND p.elem_id = k.elem_id
+		JOIN changesets c ON c.id = p.changeset_id
+		WHERE `+activeChangeset+` AND `+notSuperseded+` AND p.visible AND `+refersTo+`
 		ORDER BY p.elem_type, p.elem_id`, r.author, int64(t), idsJSON(ids)))
 	if err != nil {
 		return nil, fmt.Errorf("pending changes of user %d referring to %ss: %w", r.author, t, err)
@@ -159,17 +169,23 @@ func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.Element
 	return out, nil
 }
 
-// PendingVersion resolves a provisional version through pending_versions
-// to the row of the changeset that gave it; the latest such changeset
-// wins when several did (a merged one's provisional version can recur).
+// PendingVersion finds the changesets that gave the version, as their
+// current row's version or as one a re-upload superseded
+// (pending_versions), and returns the latest such changeset's row: a
+// merged changeset's provisional version can be given again later.
 func (r pendingReader) PendingVersion(ctx context.Context, key osmdata.Key, version int) (storage.PendingChange, error) {
-	out, err := collectPending(r.db.QueryContext(ctx, `SELECT `+pendingColumns+`
-		FROM pending_versions v
-		JOIN changesets c ON c.id = v.changeset_id
-		JOIN pending_changes p ON p.changeset_id = v.changeset_id AND p.elem_type = v.elem_type AND p.elem_id = v.elem_id
-		WHERE v.author_id = ?1 AND v.elem_type = ?2 AND v.elem_id = ?3 AND v.version = ?4
-			AND c.review_state <> 'rejected'
-		ORDER BY v.seq DESC LIMIT 1`, r.author, int64(key.Type), key.ID, version))
+	out, err := collectPending(r.db.QueryContext(ctx, `WITH given AS (
+			SELECT changeset_id, seq FROM pending_changes
+			WHERE author_id = ?1 AND elem_type = ?2 AND elem_id = ?3 AND version = ?4
+			UNION ALL
+			SELECT changeset_id, seq FROM pending_versions
+			WHERE author_id = ?1 AND elem_type = ?2 AND elem_id = ?3 AND version = ?4)
+		SELECT `+pendingColumns+`
+		FROM given g
+		JOIN changesets c ON c.id = g.changeset_id
+		JOIN pending_changes p ON p.changeset_id = g.changeset_id AND p.elem_type = ?2 AND p.elem_id = ?3
+		WHERE c.review_state <> 'rejected'
+		ORDER BY g.seq DESC LIMIT 1`, r.author, int64(key.Type), key.ID, version))
 	if err != nil {
 		return storage.PendingChange{}, fmt.Errorf("pending %s v%d of user %d: %w", key, version, r.author, err)
 	}

@@ -123,10 +123,10 @@ func (t *stageTx) UpdateChangeset(ctx context.Context, numChanges int, box osmda
 }
 
 // WritePending replaces the changeset's pending rows of the given
-// elements: one statement takes the sequence numbers and the upload
-// time, two delete the rows being replaced and their references, and
-// multi-row INSERTs write the rows, their references and the provisional
-// versions.
+// elements: one statement takes the sequence numbers and the upload time,
+// and only if the changeset has rows of these elements already, two move
+// their versions to pending_versions and delete them; multi-row INSERTs
+// write the rows and their references.
 func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingChange) error {
 	if len(changes) == 0 {
 		return nil
@@ -135,8 +135,10 @@ func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingCha
 		return err
 	}
 	var first, now int64
+	var hasRows bool
 	if err := t.tx.QueryRowContext(ctx, `UPDATE next_ids SET next_id = next_id + ?1 WHERE name = 'pending'
-		RETURNING next_id - ?1, unixepoch()`, len(changes)).Scan(&first, &now); err != nil {
+		RETURNING next_id - ?1, unixepoch(), EXISTS (SELECT 1 FROM pending_changes WHERE changeset_id = ?2)`,
+		len(changes), t.cs.ID).Scan(&first, &now, &hasRows); err != nil {
 		return fmt.Errorf("write pending changes: sequence: %w", err)
 	}
 	uploaded := time.Unix(now, 0).UTC()
@@ -146,37 +148,53 @@ func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingCha
 		p.Seq, p.UploadedAt, p.Element.Timestamp = first+int64(i), uploaded, uploaded
 		last[p.Element.Key()] = i
 	}
-	keys := make([]byte, 0, 16*len(last))
-	keys = append(keys, '[')
-	for i := range changes {
-		if last[changes[i].Element.Key()] != i {
-			continue
-		}
-		if len(keys) > 1 {
-			keys = append(keys, ',')
-		}
+	if hasRows {
+		keys := make([]byte, 0, 16*len(last))
 		keys = append(keys, '[')
-		keys = strconv.AppendInt(keys, int64(changes[i].Element.Type), 10)
-		keys = append(keys, ',')
-		keys = strconv.AppendInt(keys, changes[i].Element.ID, 10)
+		for i := range changes {
+			if last[changes[i].Element.Key()] != i {
+				continue
+			}
+			if len(keys) > 1 {
+				keys = append(keys, ',')
+			}
+			keys = append(keys, '[')
+			keys = strconv.AppendInt(keys, int64(changes[i].Element.Type), 10)
+			keys = append(keys, ',')
+			keys = strconv.AppendInt(keys, changes[i].Element.ID, 10)
+			keys = append(keys, ']')
+		}
 		keys = append(keys, ']')
-	}
-	keys = append(keys, ']')
-	for _, tbl := range []string{"pending_refs", "pending_changes"} {
-		if _, err := t.tx.ExecContext(ctx, `DELETE FROM `+tbl+` WHERE changeset_id = ?1
-			AND (elem_type, elem_id) IN (SELECT value->>0, value->>1 FROM json_each(?2))`, t.cs.ID, string(keys)); err != nil {
-			return fmt.Errorf("write pending changes: replace %s: %w", tbl, err)
+		const replaced = ` FROM pending_changes WHERE changeset_id = ?1
+			AND (elem_type, elem_id) IN (SELECT value->>0, value->>1 FROM json_each(?2))`
+		if _, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO pending_versions
+			(author_id, elem_type, elem_id, version, changeset_id, seq)
+			SELECT author_id, elem_type, elem_id, version, changeset_id, seq`+replaced, t.cs.ID, string(keys)); err != nil {
+			return fmt.Errorf("write pending changes: keep replaced versions: %w", err)
+		}
+		if _, err := t.tx.ExecContext(ctx, `DELETE`+replaced, t.cs.ID, string(keys)); err != nil {
+			return fmt.Errorf("write pending changes: replace: %w", err)
 		}
 	}
 
 	rows := newBatchInserter(t.tx, "pending_changes", pendingWriteColumns)
-	refs := newBatchInserter(t.tx, "pending_refs",
-		[]string{"changeset_id", "elem_type", "elem_id", "author_id", "ref_type", "ref_id"})
+	refs := newBatchInserter(t.tx, "pending_refs", []string{"author_id", "elem_type", "elem_id", "ref_type", "ref_id"})
+	// Versions that a later change of the same element in this call
+	// superseded; a version given twice keeps the later seq (OR REPLACE,
+	// also within one statement).
+	versions := newBatchInserter(t.tx, "pending_versions",
+		[]string{"author_id", "elem_type", "elem_id", "version", "changeset_id", "seq"})
+	versions.prefix = "INSERT OR REPLACE" + versions.prefix[len("INSERT"):]
 	var enc pendingEncoder
 	seen := map[osmdata.Key]bool{}
 	for i := range changes {
 		p := &changes[i]
-		if last[p.Element.Key()] != i {
+		if j := last[p.Element.Key()]; j != i {
+			if changes[j].Element.Version != p.Element.Version {
+				if err := versions.add(ctx, p.Author, int64(p.Element.Type), p.Element.ID, int64(p.Element.Version), p.Changeset, p.Seq); err != nil {
+					return fmt.Errorf("write pending changes: versions: %w", err)
+				}
+			}
 			continue
 		}
 		if err := rows.add(ctx, enc.row(p)...); err != nil {
@@ -184,18 +202,6 @@ func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingCha
 		}
 		if err := addRefs(ctx, refs, p, seen); err != nil {
 			return fmt.Errorf("write pending changes: references: %w", err)
-		}
-	}
-	// Every version given is recorded, those of an element repeated in
-	// changes too; a version given again takes the newer seq (OR REPLACE,
-	// also within one statement).
-	versions := newBatchInserter(t.tx, "pending_versions",
-		[]string{"author_id", "elem_type", "elem_id", "version", "changeset_id", "seq"})
-	versions.prefix = "INSERT OR REPLACE" + versions.prefix[len("INSERT"):]
-	for i := range changes {
-		p := &changes[i]
-		if err := versions.add(ctx, p.Author, int64(p.Element.Type), p.Element.ID, int64(p.Element.Version), p.Changeset, p.Seq); err != nil {
-			return fmt.Errorf("write pending changes: versions: %w", err)
 		}
 	}
 	for _, b := range []*batchInserter{rows, refs, versions} {
@@ -219,16 +225,20 @@ func addRefs(ctx context.Context, refs *batchInserter, p *storage.PendingChange,
 			return nil
 		}
 		seen[k] = true
-		return refs.add(ctx, p.Changeset, int64(e.Type), e.ID, p.Author, int64(k.Type), k.ID)
+		return refs.add(ctx, p.Author, int64(e.Type), e.ID, int64(k.Type), k.ID)
 	}
-	for _, n := range e.Nodes {
-		if err := add(osmdata.Key{Type: osmdata.Node, ID: n}); err != nil {
-			return err
+	if e.Type == osmdata.Way {
+		for _, n := range e.Nodes {
+			if err := add(osmdata.Key{Type: osmdata.Node, ID: n}); err != nil {
+				return err
+			}
 		}
 	}
-	for _, m := range e.Members {
-		if err := add(osmdata.Key{Type: m.Type, ID: m.Ref}); err != nil {
-			return err
+	if e.Type == osmdata.Relation {
+		for _, m := range e.Members {
+			if err := add(osmdata.Key{Type: m.Type, ID: m.Ref}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -235,7 +235,8 @@ func testStagingMore(t *testing.T, open Opener) {
 		c := mustCreateChangeset(t, s, ana)
 		first := mustWritePending(t, s, c.ID, ana,
 			pendingNode(storage.Modify, 1, 4, 38.7223, -9.1393, "name", "Lisboa"),
-			pendingNode(storage.Create, bigNodeID+1, 1, 1, 1))
+			pendingNode(storage.Create, bigNodeID+1, 1, 1, 1),
+			pendingWay(storage.Modify, 20, 5, []int64{1, 2, 3}))
 		// The second upload replaces the node's row: one row per element
 		// and changeset, the latest content, a later seq; the base stays
 		// what the caller says it is.
@@ -244,9 +245,15 @@ func testStagingMore(t *testing.T, open Opener) {
 		// Repeated within one call, the last occurrence wins.
 		repeatedA := pendingNode(storage.Create, bigNodeID+2, 1, 2, 2)
 		repeatedB := pendingNode(storage.Create, bigNodeID+2, 2, 2.5, 2.5, "fixme", "moved")
-		w := mustWritePending(t, s, c.ID, ana, second, repeatedA, repeatedB)
+		way := pendingWay(storage.Modify, 20, 6, []int64{2, 3, 6})
+		w := mustWritePending(t, s, c.ID, ana, second, repeatedA, repeatedB, way)
 		got, err := s.ChangesetChanges(ctx, c.ID)
-		checkPending(t, "ChangesetChanges after a re-upload", got, err, first[1], w[0], w[2])
+		checkPending(t, "ChangesetChanges after a re-upload", got, err, first[1], w[0], w[2], w[3])
+		// The way's references are its new content's.
+		got, err = s.Pending(ana).PendingReferencing(ctx, osmdata.Node, []int64{1})
+		checkPending(t, "PendingReferencing a node the re-upload dropped", got, err)
+		got, err = s.Pending(ana).PendingReferencing(ctx, osmdata.Node, []int64{6})
+		checkPending(t, "PendingReferencing a node the re-upload added", got, err, w[3])
 		if w[0].Seq <= first[1].Seq {
 			t.Errorf("re-uploaded row seq %d, not above the first upload's %d", w[0].Seq, first[1].Seq)
 		}

@@ -1,12 +1,15 @@
 -- Changesets and uploads (design.md): the content each upload staged per
 -- element and changeset (pending_changes, kept forever), the way and
--- relation references of that content for the reverse lookups, every
--- provisional version an author was given (re-uploads replace a row, the
--- versions stay citable), and the changesets a changeset builds on.
+-- relation references of that content for the reverse lookups, the
+-- provisional versions re-uploads replaced (they stay citable), and the
+-- changesets a changeset builds on. Everything here is append-only but
+-- for a re-upload replacing its changeset's row of an element.
 
 -- +goose Up
--- Orders every staged change of the store: the latest seq of an author's
--- element is what the author's overlay shows. Gaps do not matter.
+-- Orders the staged changes: each WritePending takes one value, and its
+-- rows get seq = value * 2^24 + their index, so a whole upload costs one
+-- nextval. The latest seq of an author's element is what the author's
+-- overlay shows. Gaps do not matter.
 CREATE SEQUENCE pending_seq;
 
 CREATE TABLE pending_changes (
@@ -43,20 +46,24 @@ CREATE INDEX pending_changes_tile ON pending_changes (author_id, tile, lat, lon)
     WHERE elem_type = 1 AND visible;
 
 -- Way nodes and relation members of visible pending ways and relations,
--- one row per distinct reference, rewritten with their pending row.
+-- one row per distinct reference. Append-only: a re-upload adds the new
+-- content's rows and leaves the old ones, so readers take these as
+-- candidates and check the latest row's content.
 CREATE TABLE pending_refs (
-    changeset_id bigint   NOT NULL,
-    elem_type    smallint NOT NULL,
-    elem_id      bigint   NOT NULL,
-    author_id    bigint   NOT NULL,
-    ref_type     smallint NOT NULL,
-    ref_id       bigint   NOT NULL
+    author_id bigint   NOT NULL,
+    elem_type smallint NOT NULL,
+    elem_id   bigint   NOT NULL,
+    ref_type  smallint NOT NULL,
+    ref_id    bigint   NOT NULL
 );
-CREATE INDEX pending_refs_ref ON pending_refs (ref_type, ref_id, author_id);
-CREATE INDEX pending_refs_element ON pending_refs (changeset_id, elem_type, elem_id);
+-- Covering, for index-only scans.
+CREATE INDEX pending_refs_ref ON pending_refs (ref_type, ref_id, author_id, elem_type, elem_id);
 
--- Append-only: every provisional version an upload gave, resolving to the
--- changeset's row of the element (whose current content is the base).
+-- The provisional versions that a re-upload (or a later occurrence of the
+-- element in the same upload) superseded in their changeset; with the
+-- versions of the current rows, every version an author was given. Each
+-- resolves to its changeset's row of the element, whose current content
+-- is the base.
 CREATE TABLE pending_versions (
     author_id    bigint   NOT NULL,
     elem_type    smallint NOT NULL,

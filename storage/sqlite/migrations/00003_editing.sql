@@ -35,17 +35,17 @@ CREATE INDEX pending_changes_author ON pending_changes (author_id, elem_type, el
 CREATE INDEX pending_changes_tile ON pending_changes (author_id, tile, lat, lon)
     WHERE elem_type = 1 AND visible;
 
+-- Append-only candidates for the reverse lookups (see PostgreSQL's).
 CREATE TABLE pending_refs (
-    changeset_id INTEGER NOT NULL,
-    elem_type    INTEGER NOT NULL,
-    elem_id      INTEGER NOT NULL,
-    author_id    INTEGER NOT NULL,
-    ref_type     INTEGER NOT NULL,
-    ref_id       INTEGER NOT NULL
+    author_id INTEGER NOT NULL,
+    elem_type INTEGER NOT NULL,
+    elem_id   INTEGER NOT NULL,
+    ref_type  INTEGER NOT NULL,
+    ref_id    INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX pending_refs_ref ON pending_refs (ref_type, ref_id, author_id);
-CREATE INDEX pending_refs_element ON pending_refs (changeset_id, elem_type, elem_id);
+CREATE INDEX pending_refs_ref ON pending_refs (ref_type, ref_id, author_id, elem_type, elem_id);
 
+-- Provisional versions superseded in their changeset (see PostgreSQL's).
 CREATE TABLE pending_versions (
     author_id    INTEGER NOT NULL,
     elem_type    INTEGER NOT NULL,
