@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/osmdata/osmfile"
 	"github.com/geocommuns/geocommuns/server"
 	"github.com/geocommuns/geocommuns/storage"
@@ -21,6 +22,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		demo     bool
 		demoFile string
 		timeout  time.Duration
+		sweep    time.Duration
 	)
 	fs := newFlagSet(e, "serve", "",
 		"Serves the OSM API 0.6 reads as openstreetmap.org's cgimap does, /healthz, /readyz and\n"+
@@ -30,6 +32,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&demo, "demo", false, "import the Andorra extract first if the dataset is empty")
 	fs.StringVar(&demoFile, "demo-file", "", "the `file` --demo imports (default: andorra-latest.osm.bz2 of the github.com/paulmach/osm module)")
 	fs.DurationVar(&timeout, "request-timeout", server.DefaultRequestTimeout, "how long one request may take")
+	fs.DurationVar(&sweep, "sweep-period", editing.DefaultSweepPeriod, "how often to close changesets that are due (idle, old or full)")
 	hf.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, e, args); err != nil {
@@ -53,6 +56,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout}, store, logger)
+	go (&editing.Sweeper{Store: store, Period: sweep, Logger: logger}).Run(ctx)
 	return srv.Run(ctx)
 }
 
