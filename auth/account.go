@@ -73,19 +73,20 @@ func AddUser(ctx context.Context, accounts storage.Accounts, u NewUser) (storage
 	if err != nil {
 		return storage.Account{}, "", err
 	}
-	token, err := CreateAPIToken(ctx, accounts, acc.ID)
+	token, _, err := CreateAPIToken(ctx, accounts, acc.ID)
 	return acc, token, err
 }
 
-// CreateAPIToken issues a new API token for a user and returns it; only
-// its hash is stored.
-func CreateAPIToken(ctx context.Context, accounts storage.Accounts, uid int64) (string, error) {
+// CreateAPIToken issues a new API token for a user and returns it with
+// its stored record; only its hash is stored.
+func CreateAPIToken(ctx context.Context, accounts storage.Accounts, uid int64) (string, storage.APIToken, error) {
 	token, hash, err := NewAPIToken()
 	if err != nil {
-		return "", err
+		return "", storage.APIToken{}, err
 	}
-	if _, err := accounts.CreateAPIToken(ctx, uid, hash); err != nil {
-		return "", err
+	stored, err := accounts.CreateAPIToken(ctx, uid, hash)
+	if err != nil {
+		return "", storage.APIToken{}, err
 	}
-	return token, nil
+	return token, stored, nil
 }

@@ -744,7 +744,7 @@ func TestCredentials(t *testing.T) {
 			// A revoked API token fails from then on; another one of the
 			// same user does not.
 			ctx := context.Background()
-			other, err := auth.CreateAPIToken(ctx, f.store, f.alice.ID)
+			other, _, err := auth.CreateAPIToken(ctx, f.store, f.alice.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

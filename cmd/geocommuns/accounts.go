@@ -95,9 +95,13 @@ func runUser(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "added user %s (id %d, %s%s%s) to the %s; its API token:\n",
+	stored, err := store.APIToken(ctx, auth.HashAPIToken(token))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "added user %s (id %d, %s%s%s) to the %s; API token %d:\n",
 		acc.DisplayName, acc.ID, acc.Role, map[bool]string{true: ", trusted"}[acc.Trusted],
-		map[bool]string{true: ", with a password"}[acc.PasswordHash != ""], sf.describe())
+		map[bool]string{true: ", with a password"}[acc.PasswordHash != ""], sf.describe(), stored.ID)
 	fmt.Fprintln(e.stdout, token)
 	return nil
 }
@@ -152,11 +156,11 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		token, err := auth.CreateAPIToken(ctx, store, acc.ID)
+		token, stored, err := auth.CreateAPIToken(ctx, store, acc.ID)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "a new API token of %s (id %d):\n", acc.DisplayName, acc.ID)
+		fmt.Fprintf(e.stderr, "API token %d of user %s (id %d):\n", stored.ID, acc.DisplayName, acc.ID)
 		fmt.Fprintln(e.stdout, token)
 		return nil
 	}
