@@ -617,3 +617,37 @@ func decodeJSON(t *testing.T, body []byte, v any) {
 		t.Fatalf("decode JSON: %v\n%s", err, body)
 	}
 }
+
+// TestOverlayNodeLimit: the map call's node limit counts the nodes the
+// author sees, pending ones included and pending deletes left out.
+func TestOverlayNodeLimit(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			// The box holds nodes 1 and 6 (and the deleted node 3).
+			path := "/api/0.6/map?bbox=" + mapBox
+			tooMany := wantError{status: http.StatusBadRequest,
+				text: fmt.Sprintf(editing.Golden[errTooManyNodes].Text, 2), source: editing.Golden[errTooManyNodes].Source}
+
+			s := newEditServer(t, b, func(a *API) { a.MaxMapNodes = 2 })
+			cs := s.openChangeset(ana)
+			s.mustUpload(ana, cs, `<osmChange><create><node id="-1" lat="0.0002" lon="0.0002" changeset="%d"/></create></osmChange>`)
+			tooMany.check(t, s.call(ana, http.MethodGet, path, nil))
+			if r, doc := s.get(nil, path); r.status != http.StatusOK || len(doc.elements) == 0 {
+				t.Errorf("anonymous map under the limit: %s", r)
+			}
+
+			s = newEditServer(t, b, func(a *API) { a.MaxMapNodes = 1 })
+			cs = s.openChangeset(ana)
+			s.mustUpload(ana, cs, `<osmChange><delete><node id="6" version="1" changeset="%d"/></delete></osmChange>`)
+			tooMany.text = fmt.Sprintf(editing.Golden[errTooManyNodes].Text, 1)
+			tooMany.check(t, s.call(nil, http.MethodGet, path, nil))
+			got, doc := s.get(ana, path)
+			if got.status != http.StatusOK {
+				t.Fatalf("the author's map without the node deleted: %s", got)
+			}
+			if want := list(n(1, 1), n(2, 2), w(1, 1), w(3, 1), r(1, 1), r(4, 1), r(6, 2)); !cmp.Equal(want, doc.elements) {
+				t.Errorf("the author's map: %v, want %v", doc.elements, want)
+			}
+		})
+	}
+}
