@@ -156,6 +156,8 @@ func internalError(ctx context.Context, logger *slog.Logger, err error) error {
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, err)
 	}
-	logger.ErrorContext(ctx, "connect request failed", "err", err)
+	if logger != nil {
+		logger.ErrorContext(ctx, "connect request failed", "err", err)
+	}
 	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 }

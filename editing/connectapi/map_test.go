@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,11 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/geocommuns/geocommuns/editing"
+	"github.com/geocommuns/geocommuns/editing/connectapi"
+	"github.com/geocommuns/geocommuns/editing/osmapi"
 	geocommunsv1 "github.com/geocommuns/geocommuns/gen/geocommuns/v1"
+	"github.com/geocommuns/geocommuns/gen/geocommuns/v1/geocommunsv1connect"
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/server"
 	"github.com/geocommuns/geocommuns/storage"
@@ -298,4 +303,32 @@ func mustElement(t *testing.T, client interface {
 		t.Fatalf("GetElement %s %d v%d: %v", typ, id, version, err)
 	}
 	return res.Msg.GetElement()
+}
+
+// TestMapNodeLimit: over the node limit GetMap is RESOURCE_EXHAUSTED
+// with the text the OSM API answers for the same box under the same
+// limit, both mounted on one mux. A configured limit stands in for the
+// 50,000 nodes no test file fits in a small box; the handlers, not the
+// store, enforce it, so SQLite alone serves.
+func TestMapNodeLimit(t *testing.T) {
+	store := openSQLite(t)
+	importFile(t, store, "osmgeojson/testdata/benchmark.osm")
+	mux := http.NewServeMux()
+	(&osmapi.API{Reader: store, MaxMapNodes: 10}).Register(mux)
+	connectapi.Register(mux, connectapi.Config{Reader: store, MaxMapNodes: 10})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+
+	client := geocommunsv1connect.NewMapServiceClient(ts.Client(), ts.URL)
+	_, err := client.GetMap(context.Background(), connect.NewRequest(&geocommunsv1.GetMapRequest{Bbox: protoBox(fixedBox(t, benchmarkBBox))}))
+	wantCode(t, "GetMap over the node limit", err, connect.CodeResourceExhausted)
+	resp, herr := http.Get(ts.URL + "/api/0.6/map?bbox=" + benchmarkBBox)
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	text, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := fmt.Sprintf(editing.Golden[editing.ErrTooManyNodes].Text, 10); message(err) != want || strings.TrimSpace(string(text)) != want {
+		t.Errorf("over the node limit Connect says %q and the OSM API %d %q; want %q", message(err), resp.StatusCode, text, want)
+	}
 }
