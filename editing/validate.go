@@ -32,33 +32,36 @@ func objectName(e *osmdata.Element) string {
 	return fmt.Sprintf("%s %d", typeTitle(e.Type), e.ID)
 }
 
-// checkTag refuses an empty key, and a key or value over MaxStringLength
-// characters (Unicode characters, as cgimap and Rails count them). owner
-// names the element ("Node -1"), or is empty for a changeset's tags.
-func checkTag(t osmdata.Tag, owner string, key *osmdata.Key) error {
-	if t.Key == "" {
-		return newError(ErrKeyEmpty, key, owner)
+// checkTags refuses an empty key, a key or value over MaxStringLength
+// characters (Unicode characters, as cgimap and Rails count them), and
+// a repeated key. e names the element in messages ("Node -1").
+func checkTags(e *osmdata.Element, key *osmdata.Key) error {
+	var seen map[string]bool
+	if len(e.Tags) > 16 {
+		seen = make(map[string]bool, len(e.Tags))
 	}
-	if utf8.RuneCountInString(t.Key) > MaxStringLength {
-		return newError(ErrKeyTooLong, key, owner)
-	}
-	if utf8.RuneCountInString(t.Value) > MaxStringLength {
-		return newError(ErrValueTooLong, key, owner)
-	}
-	return nil
-}
-
-// checkTags checks every tag and refuses duplicate keys.
-func checkTags(tags osmdata.Tags, owner string, key *osmdata.Key) error {
-	seen := make(map[string]bool, len(tags))
-	for _, t := range tags {
-		if err := checkTag(t, owner, key); err != nil {
-			return err
+	for i, t := range e.Tags {
+		switch {
+		case t.Key == "":
+			return newError(ErrKeyEmpty, key, objectName(e))
+		case len(t.Key) > MaxStringLength && utf8.RuneCountInString(t.Key) > MaxStringLength:
+			return newError(ErrKeyTooLong, key, objectName(e))
+		case len(t.Value) > MaxStringLength && utf8.RuneCountInString(t.Value) > MaxStringLength:
+			return newError(ErrValueTooLong, key, objectName(e))
 		}
-		if seen[t.Key] {
-			return newError(ErrDuplicateTag, key, owner, t.Key)
+		// Most elements have few tags, for which a scan costs less than
+		// a map.
+		duplicate := seen[t.Key]
+		if seen != nil {
+			seen[t.Key] = true
+		} else {
+			for _, before := range e.Tags[:i] {
+				duplicate = duplicate || before.Key == t.Key
+			}
 		}
-		seen[t.Key] = true
+		if duplicate {
+			return newError(ErrDuplicateTag, key, objectName(e), t.Key)
+		}
 	}
 	return nil
 }
@@ -97,7 +100,7 @@ func (s *Service) checkStatic(changeset int64, op *Operation) error {
 	if op.Action == storage.Delete {
 		return nil
 	}
-	if err := checkTags(e.Tags, objectName(e), &key); err != nil {
+	if err := checkTags(e, &key); err != nil {
 		return err
 	}
 	switch e.Type {
@@ -120,7 +123,7 @@ func (s *Service) checkStatic(changeset int64, op *Operation) error {
 			return newError(ErrTooManyRelationMembers, &key, len(e.Members), e.ID, s.limits.MaxRelationMembers)
 		}
 		for _, m := range e.Members {
-			if utf8.RuneCountInString(m.Role) > MaxStringLength {
+			if len(m.Role) > MaxStringLength && utf8.RuneCountInString(m.Role) > MaxStringLength {
 				return newError(ErrRoleTooLong, &key)
 			}
 		}
