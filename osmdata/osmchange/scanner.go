@@ -54,6 +54,7 @@ type scanner struct {
 	rootSeen   bool
 	started    bool // something beyond the BOM and the XML declaration
 	bomChecked bool
+	declAt     int64 // where an XML declaration may stand: 0, or after a BOM
 	attrSet    map[string]struct{}
 }
 
@@ -177,6 +178,7 @@ func (s *scanner) next() (tokenKind, error) {
 		}
 		if bytes.HasPrefix(s.buf[:s.end], bom) {
 			s.pos = len(bom)
+			s.declAt = int64(len(bom))
 		}
 	}
 	for {
@@ -188,9 +190,6 @@ func (s *scanner) next() (tokenKind, error) {
 		}
 		kind, err := s.markup()
 		if err == errShort {
-			if s.end-s.pos > s.maxToken {
-				return 0, newError(KindTokenTooLong, 0, 0, s.maxToken)
-			}
 			if !s.fill() {
 				if s.rerr != nil {
 					return 0, s.rerr
@@ -357,20 +356,34 @@ func (s *scanner) checkChars(seg []byte, base int) error {
 // markup reads the construct at s.pos ('<'). It returns kind 0 for
 // comments, processing instructions and CDATA, errShort when the buffer
 // ends inside the construct.
+//
+// No construct may be longer than maxToken: markup looks at no more than
+// that, so a body gives the same result however its reads are cut.
 func (s *scanner) markup() (tokenKind, error) {
 	b := s.buf[s.pos:s.end]
+	window := len(b) > s.maxToken
+	if window {
+		b = b[:s.maxToken+1]
+	}
 	if len(b) < 2 {
 		return 0, errShort
 	}
+	var kind tokenKind
+	var err error
 	switch b[1] {
 	case '/':
-		return s.endTag(b)
+		kind, err = s.endTag(b)
 	case '?':
-		return 0, s.processingInstruction(b)
+		err = s.processingInstruction(b)
 	case '!':
-		return 0, s.bang(b)
+		err = s.bang(b)
+	default:
+		kind, err = s.startTag(b)
 	}
-	return s.startTag(b)
+	if err == errShort && window {
+		return 0, newError(KindTokenTooLong, 0, 0, s.maxToken)
+	}
+	return kind, err
 }
 
 // begin notes that the document proper began: an XML declaration is
@@ -652,8 +665,7 @@ func (s *scanner) processingInstruction(b []byte) error {
 		return s.syntax(s.pos+2+n, "ParsePI: PI %s space expected", body[:n])
 	}
 	if len(body[:n]) == 3 && (body[0]|0x20) == 'x' && (body[1]|0x20) == 'm' && (body[2]|0x20) == 'l' {
-		atStart := s.off+int64(s.pos) == 0 || (s.off+int64(s.pos) == 3 && s.off == 0 && bytes.HasPrefix(s.buf, bom))
-		if s.started || !atStart {
+		if s.started || s.off+int64(s.pos) != s.declAt {
 			return s.syntax(s.pos, "XML declaration allowed only at the start of the document")
 		}
 		if err := s.xmlDecl(body[n:], s.pos+2+n); err != nil {
@@ -714,6 +726,11 @@ func (s *scanner) xmlDecl(b []byte, base int) error {
 		value := string(b[k+1 : k+1+e])
 		switch name {
 		case "version":
+			// libxml2 reads 1.x with a warning; encoding/xml and every
+			// OSM client write 1.0.
+			if value != "1.0" {
+				return s.syntax(base+k, "Unsupported version '%s'", value)
+			}
 			sawVersion = true
 		case "encoding":
 			switch lower(value) {
