@@ -531,6 +531,37 @@ func TestOAuthAuthorizationCodeWithPKCE(t *testing.T) {
 				t.Errorf("user details in XML: %d\n%s", status, body)
 			}
 
+			t.Run("Write", func(t *testing.T) {
+				// The token's write_api scope lets it open a changeset; a
+				// token without it, or no token, may not.
+				create := func(client *http.Client) (int, string) {
+					req, _ := http.NewRequest(http.MethodPut, serverB+"/api/0.6/changeset/create",
+						strings.NewReader(`<osm><changeset><tag k="created_by" v="signin test"/></changeset></osm>`))
+					resp, err := client.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer resp.Body.Close()
+					body, _ := io.ReadAll(resp.Body)
+					return resp.StatusCode, string(body)
+				}
+				if status, body := create(client); status != http.StatusOK || strings.Trim(body, "0123456789") != "" {
+					t.Errorf("changeset/create with the OAuth token: %d %q, want 200 and an id", status, body)
+				}
+				readOnly := &oauth2.Config{ClientID: f.bot.ID, ClientSecret: f.botSecret, RedirectURL: botRedirect,
+					Endpoint: oauth2.Endpoint{AuthURL: serverA + "/oauth2/authorize", TokenURL: serverA + "/oauth2/token"},
+					Scopes:   []string{auth.ScopeReadPrefs}}
+				tok, err := readOnly.Exchange(ctx, authorize(t, b, readOnly, "state-read-only"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if status, body := create(readOnly.Client(ctx, tok)); status != http.StatusUnauthorized || body != "You have not granted the modify map permission" {
+					t.Errorf("changeset/create with a read_prefs token: %d %q, want cgimap's 401", status, body)
+				}
+				if status, body := create(http.DefaultClient); status != http.StatusUnauthorized || body != "User is not authorized" {
+					t.Errorf("changeset/create without credentials: %d %q, want cgimap's 401", status, body)
+				}
+			})
 			t.Run("VerifierMismatch", func(t *testing.T) {
 				code := authorize(t, b, f.editorConfig(serverA), "state-verifier-mismatch", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 				_, err := f.editorConfig(serverA).Exchange(ctx, code, oauth2.VerifierOption(oauth2.GenerateVerifier()))
