@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -110,12 +111,23 @@ func (s *Server) rejectCredentials(w http.ResponseWriter, r *http.Request, err e
 		osmapi.WriteCredentialsError(w, r, err)
 		return
 	}
-	code, status, msg := "internal", http.StatusInternalServerError, "internal error"
+	// Connect's code names and numbers, with the OSM API's text, so that
+	// Connect and the API say the same.
+	code, grpcCode, status, msg := "internal", "13", http.StatusInternalServerError, "internal error"
 	if kind, ok := osmapi.CredentialsErrorKind(err); ok {
-		// The OSM API's text, so that Connect and the API say the same.
-		code, status, msg = "unauthenticated", http.StatusUnauthorized, editing.Golden[kind].Text
+		code, grpcCode, status, msg = "unauthenticated", "16", http.StatusUnauthorized, editing.Golden[kind].Text
 	}
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") {
+		// gRPC and gRPC-Web: a trailers-only answer, the status in the
+		// headers of a 200.
+		h.Set("Content-Type", ct)
+		h.Set("Grpc-Status", grpcCode)
+		h.Set("Grpc-Message", url.PathEscape(msg))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	h.Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
 }
