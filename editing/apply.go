@@ -415,12 +415,11 @@ func (u *uploader) apply(ctx context.Context, ops []Operation, i int) error {
 // resolved is what a modify or delete rests on.
 type resolved struct {
 	version int
-	// content is the base content; nil when it is the element's current
-	// view (the usual case).
+	// pending is the author's pending change cited, when the cited
+	// version is a provisional one.
 	pending *storage.PendingChange
 	// authoritative: the cited version is the authoritative current one.
 	authoritative bool
-	fromDoc       bool
 }
 
 // resolveVersion is design.md's version resolution of version v of key:
@@ -439,7 +438,7 @@ func (u *uploader) resolveVersion(ctx context.Context, key osmdata.Key, v int, c
 		if v != cur.Version {
 			return resolved{}, versionMismatch(key, v, cur.Version)
 		}
-		return resolved{version: v, fromDoc: true}, nil
+		return resolved{version: v}, nil
 	}
 	p, hasPending := u.pendingOf[key]
 	if hasPending && p.Element.Version == v {

@@ -48,7 +48,8 @@ type DiffResult struct {
 }
 
 // Upload stages ops in changeset id for who, in one transaction: all of
-// them or none. See upload_apply.go for the semantics.
+// them or none, with cgimap's semantics and design.md's version resolution
+// and stacking (apply.go).
 func (s *Service) Upload(ctx context.Context, who *auth.Identity, id int64, ops []Operation) (*DiffResult, error) {
 	return s.upload(ctx, who, id, ops)
 }

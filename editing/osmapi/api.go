@@ -1,8 +1,10 @@
-// Package osmapi serves the reads of OpenStreetMap's API 0.6 as
-// openstreetmap.org's cgimap serves them: the map call, elements, their
-// history and versions, multi-fetch, way and relation "full", the
-// ways and relations using an element, and the capabilities and versions
-// documents, in XML and JSON.
+// Package osmapi serves OpenStreetMap's API 0.6 as openstreetmap.org's
+// cgimap serves it: the map call, elements, their history and versions,
+// multi-fetch, way and relation "full", the ways and relations using an
+// element, and the capabilities and versions documents, in XML and JSON;
+// and the changeset and write calls (write.go) over editing.Service,
+// whose overlay shows an authenticated author's pending work in every
+// read.
 //
 // Each endpoint is two steps, as in cgimap: parsing the request into a
 // query (request.go), then running the query against a storage.Reader

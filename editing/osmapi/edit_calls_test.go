@@ -214,3 +214,29 @@ func TestSingleElementCalls(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteCORS: iD writes from another origin, so the write routes
+// answer preflights with their own methods, and every reply carries the
+// CORS headers.
+func TestWriteCORS(t *testing.T) {
+	s := newEditServer(t, backends[0], nil)
+	cs := s.openChangeset(ana)
+	for path, methods := range map[string]string{
+		fmt.Sprintf("/api/0.6/changeset/%d/upload", cs): "POST, OPTIONS",
+		"/api/0.6/changeset/create":                     "PUT, OPTIONS",
+		"/api/0.6/node/6":                               "GET, HEAD, PUT, DELETE, OPTIONS",
+		fmt.Sprintf("/api/0.6/changeset/%d", cs):        "GET, HEAD, PUT, OPTIONS",
+	} {
+		r := s.call(nil, http.MethodOptions, path, nil, "Origin", "https://id.example", "Access-Control-Request-Method", "PUT",
+			"Access-Control-Request-Headers", "authorization,content-type")
+		if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Methods") != methods ||
+			r.header.Get("Access-Control-Allow-Origin") != "https://id.example" ||
+			r.header.Get("Access-Control-Allow-Headers") != "authorization,content-type" {
+			t.Errorf("preflight of %s: %s %v, want methods %q", path, r, r.header, methods)
+		}
+	}
+	r := s.upload(ana, cs, `<osmChange><create><node id="-1" lat="1" lon="1" changeset="%d"/></create></osmChange>`, "Origin", "https://id.example")
+	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != "https://id.example" {
+		t.Errorf("upload from another origin: %s %v", r, r.header)
+	}
+}
