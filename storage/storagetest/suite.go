@@ -13,6 +13,16 @@
 // where open returns a new, empty store private to the test.
 //
 // Run's subtests each open their own store, so they run in parallel.
+// Its Changesets and Staging parts cover storage.Editing: the changeset
+// lifecycle on the database's clock, the sweeper racing itself, uploads
+// (ids, replace semantics, rollback, one author at a time) and the
+// author's overlay as changesets stack, are rejected and merged. Tests of
+// closing times need changesets opened hours ago: a store that
+// implements Backdater (both backends) runs them, another skips them.
+//
+// BenchmarkStaging, called from a backend's benchmark, stages a
+// 10,000-element upload of Andorra creates beside the backend's plain
+// insert of the same rows (PendingBaseliner).
 //
 // RunNegativeControl shows that the suite can fail. It re-executes the
 // test binary (os.Args[0]) with -test.run selecting the calling test and
