@@ -112,6 +112,10 @@ type uploader struct {
 	freshIDs     map[osmdata.ElementType][]int64
 	parentsOf    map[int64]bool
 
+	// relRun caches relationDeleteRun for operations runStart to runEnd.
+	relRun           map[osmdata.Key]int
+	runStart, runEnd int
+
 	boxNodes []int64 // nodes whose final position grows the box
 	box      osmdata.Box
 	hasBox   bool
@@ -562,22 +566,15 @@ func uniqueIDs(ids []int64) []int64 {
 // a run of consecutive deletes of one type together, a relation deleted
 // later in the same run of relation deletes does not count as a user.
 func (u *uploader) usedBy(key osmdata.Key, ops []Operation, i int) (*Error, error) {
-	laterInRun := map[osmdata.Key]bool{}
+	laterInRun := func(osmdata.Key) bool { return false }
 	if key.Type == osmdata.Relation {
-		for j := i + 1; j < len(ops) && ops[j].Action == storage.Delete && ops[j].Element.Type == osmdata.Relation; j++ {
-			k := ops[j].Element.Key()
-			if k.ID < 0 {
-				if id, ok := u.placeholders[k]; ok {
-					k.ID = id
-				}
-			}
-			laterInRun[k] = true
-		}
+		run := u.relationDeleteRun(ops, i)
+		laterInRun = func(k osmdata.Key) bool { return run[k] > i }
 	}
 	var ways, rels []int64
 	seen := map[osmdata.Key]bool{}
 	for _, pk := range append(slices.Clone(u.parents[key]), u.docUsers[key]...) {
-		if seen[pk] || laterInRun[pk] || pk == key {
+		if seen[pk] || laterInRun(pk) || pk == key {
 			continue
 		}
 		seen[pk] = true
@@ -602,6 +599,37 @@ func (u *uploader) usedBy(key osmdata.Key, ops []Operation, i int) (*Error, erro
 		return newError(ErrRelationUsedByRelations, &key, key.ID, idList(rels)), nil
 	}
 	return nil, nil
+}
+
+// relationDeleteRun maps the relations deleted by the run of
+// consecutive relation deletes holding operation i to their operation's
+// index; it is computed once per run.
+func (u *uploader) relationDeleteRun(ops []Operation, i int) map[osmdata.Key]int {
+	if u.relRun != nil && i >= u.runStart && i < u.runEnd {
+		return u.relRun
+	}
+	isDelete := func(j int) bool { return ops[j].Action == storage.Delete && ops[j].Element.Type == osmdata.Relation }
+	start, end := i, i
+	for start > 0 && isDelete(start-1) {
+		start--
+	}
+	for end < len(ops) && isDelete(end) {
+		end++
+	}
+	run := make(map[osmdata.Key]int, end-start)
+	for j := start; j < end; j++ {
+		k := ops[j].Element.Key()
+		if k.ID < 0 {
+			// Only a relation created earlier can be deleted; its id is
+			// known by now.
+			if id, ok := u.placeholders[k]; ok {
+				k.ID = id
+			}
+		}
+		run[k] = j
+	}
+	u.relRun, u.runStart, u.runEnd = run, start, end
+	return run
 }
 
 // refersTo reports whether p's content refers to k.

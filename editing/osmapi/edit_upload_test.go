@@ -651,3 +651,28 @@ func TestOverlayNodeLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteRelationRun: cgimap deletes a run of consecutive relation
+// deletes together, so a relation may be deleted before its parent in the
+// same run (test_apidb_backend_changeset_uploads.cpp "Delete two
+// relations with references to each other"); a parent deleted in a later
+// block does not help.
+func TestDeleteRelationRun(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := newEditServer(t, b, nil)
+			cs := s.openChangeset(ana)
+			d := s.mustUpload(ana, cs, `<osmChange><delete>
+				<relation id="7" version="1" changeset="%d"/>
+				<relation id="8" version="1" changeset="%d"/>
+				</delete></osmChange>`)
+			if len(d) != 2 || d[0].NewID != "" || d[1].NewID != "" {
+				t.Errorf("mutual relations deleted in one run: %+v", d)
+			}
+			goldenWant(editing.ErrRelationUsedByRelations, 1, "4").check(t, s.upload(ana, cs, `<osmChange>
+				<delete><relation id="1" version="1" changeset="%d"/></delete>
+				<delete><node id="8589934592" version="1" changeset="%d"/></delete>
+				<delete><relation id="4" version="1" changeset="%d"/></delete></osmChange>`))
+		})
+	}
+}
