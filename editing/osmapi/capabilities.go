@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/geocommuns/geocommuns/storage"
 )
 
 // The capabilities and versions documents come from openstreetmap-website
@@ -19,7 +21,7 @@ const (
 	tracepointsPerPage    = 5000
 	maxWayNodes           = 2000
 	maxRelationMembers    = 32000
-	maxChangesetElements  = 10000
+	maxChangesetElements  = storage.MaxChangesetChanges // what uploads enforce
 	defaultChangesetQuery = 100
 	maxChangesetQuery     = 100
 	defaultNoteQuery      = 100
