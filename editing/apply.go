@@ -131,7 +131,7 @@ func (u *uploader) run(ctx context.Context, ops []Operation) (*DiffResult, error
 	seenPlaceholder := map[osmdata.Key]bool{}
 	for i := range ops {
 		op := &ops[i]
-		if err := checkStaticOp(u.limits, u.cs.ID, op); err != nil {
+		if err := checkStatic(u.limits, u.cs.ID, op); err != nil {
 			return nil, err
 		}
 		if op.Action == storage.Create {
@@ -172,11 +172,6 @@ func (u *uploader) run(ctx context.Context, ops []Operation) (*DiffResult, error
 		return nil, newError(ErrChangesetFull, nil, u.cs.ID, u.now.Format(closedAtLayout))
 	}
 	return u.finish(ctx)
-}
-
-// checkStaticOp is Service.checkStatic without a Service.
-func checkStaticOp(l Limits, changeset int64, op *Operation) error {
-	return (&Service{limits: l}).checkStatic(changeset, op)
 }
 
 // prefetch reads, in bulk, the authoritative and pending state of every

@@ -88,7 +88,7 @@ const (
 // checkStatic makes the checks of one operation that need no store, in
 // cgimap's order: the changeset attribute, the placeholder of a create,
 // tags, coordinates, then the way and relation limits.
-func (s *Service) checkStatic(changeset int64, op *Operation) error {
+func checkStatic(limits Limits, changeset int64, op *Operation) error {
 	e := &op.Element
 	key := e.Key()
 	if e.Changeset != changeset {
@@ -115,12 +115,12 @@ func (s *Service) checkStatic(changeset int64, op *Operation) error {
 		if len(e.Nodes) == 0 {
 			return newError(ErrWayWithoutNodes, &key, e.ID)
 		}
-		if len(e.Nodes) > s.limits.MaxWayNodes {
-			return newError(ErrTooManyWayNodes, &key, len(e.Nodes), e.ID, s.limits.MaxWayNodes)
+		if len(e.Nodes) > limits.MaxWayNodes {
+			return newError(ErrTooManyWayNodes, &key, len(e.Nodes), e.ID, limits.MaxWayNodes)
 		}
 	case osmdata.Relation:
-		if len(e.Members) > s.limits.MaxRelationMembers {
-			return newError(ErrTooManyRelationMembers, &key, len(e.Members), e.ID, s.limits.MaxRelationMembers)
+		if len(e.Members) > limits.MaxRelationMembers {
+			return newError(ErrTooManyRelationMembers, &key, len(e.Members), e.ID, limits.MaxRelationMembers)
 		}
 		for _, m := range e.Members {
 			if len(m.Role) > MaxStringLength && utf8.RuneCountInString(m.Role) > MaxStringLength {
