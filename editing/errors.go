@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
 )
 
 // ErrorKind names one row of the golden table (golden.go): one error a
@@ -74,8 +76,12 @@ func (e *Error) withCause(err error) *Error {
 }
 
 // closedError is cgimap's refusal of a closed changeset, with its closing
-// time as cgimap formats it.
+// time as cgimap formats it; a changeset closed because it is full says
+// the current time (cgimap changeset_updater.cpp lock_current_changeset).
 func closedError(cs osmdata.Changeset) *Error {
+	if cs.NumChanges >= storage.MaxChangesetChanges && (cs.Open || cs.ClosedAt.After(time.Now())) {
+		return newError(ErrChangesetFull, nil, cs.ID, time.Now().UTC().Format(closedAtLayout))
+	}
 	return newError(ErrChangesetClosed, nil, cs.ID, cs.ClosedAt.UTC().Format(closedAtLayout))
 }
 
