@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/ory/fosite"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/geocommuns/geocommuns/auth"
@@ -89,6 +90,10 @@ func checkRedirectURI(raw string) error {
 	// Whitespace would also split the store's list of URIs.
 	if !u.IsAbs() || u.Fragment != "" || web && u.Host == "" || strings.ContainsFunc(raw, unicode.IsSpace) {
 		return fmt.Errorf("redirect URI %q: must be absolute, without a fragment or spaces", raw)
+	}
+	// fosite refuses these at every authorization: say so now.
+	if !fosite.IsRedirectURISecure(context.Background(), u) {
+		return fmt.Errorf("redirect URI %q: plain http is allowed for localhost and loopback addresses only", raw)
 	}
 	return nil
 }

@@ -184,6 +184,7 @@ func TestAccountCommands(t *testing.T) {
 				{[]string{"token", "revoke", "999999"}, 1, "no API token has id 999999"},
 				{[]string{"oauth-app", "add", "x"}, 2, "--redirect-uri"},
 				{[]string{"oauth-app", "add", "x", "--redirect-uri", "/relative"}, 1, "must be absolute"},
+				{[]string{"oauth-app", "add", "x", "--redirect-uri", "http://editor.example/land.html"}, 1, "plain http"},
 				{[]string{"oauth-app", "add", "x", "--redirect-uri", "https://x.example/", "--scopes", "write_all"}, 1, "unknown scope"},
 			} {
 				r := cmd(c.args...)
