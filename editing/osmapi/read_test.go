@@ -640,4 +640,9 @@ func TestGoldenTextsAgree(t *testing.T) {
 			t.Errorf("golden row %d has no source or status", k)
 		}
 	}
+	for k, g := range editing.ParserGolden {
+		if g.Source == "" || g.Status == 0 {
+			t.Errorf("parser golden row %s has no source or status", k)
+		}
+	}
 }
