@@ -104,3 +104,30 @@ func TestValidateDisplayName(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheckPassword is what one HTTP Basic request pays to check its
+// password, beside a SHA-256 of an API token, what a Bearer token pays.
+func BenchmarkCheckPassword(b *testing.B) {
+	h, err := HashPassword("correct horse battery staple")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("argon2id", func(b *testing.B) {
+		for b.Loop() {
+			if ok, err := CheckPassword(h, "correct horse battery staple"); !ok || err != nil {
+				b.Fatal("the password did not check")
+			}
+		}
+	})
+	token, hash, err := NewAPIToken()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("api-token-sha256", func(b *testing.B) {
+		for b.Loop() {
+			if string(HashAPIToken(token)) != string(hash) {
+				b.Fatal("the token did not hash alike")
+			}
+		}
+	})
+}
