@@ -15,8 +15,11 @@ import (
 var (
 	// ErrNotFound means no element, version, changeset or user has that id.
 	ErrNotFound = errors.New("not found")
-	// ErrNotEmpty refuses an import into a dataset that already has elements.
-	ErrNotEmpty = errors.New("the dataset is not empty: import loads the initial dataset only")
+	// ErrNotEmpty refuses an import into a dataset that already has
+	// elements, changesets or accounts: imported users and changesets keep
+	// their ids, so an account or changeset made before the import could
+	// take over an imported contributor's history.
+	ErrNotEmpty = errors.New("the dataset is not empty (it has elements, changesets or accounts): import loads the initial dataset only, before any account is created")
 	// ErrVersionConflict refuses an Apply whose versions do not follow the
 	// current ones.
 	ErrVersionConflict = errors.New("version conflict")
@@ -29,7 +32,8 @@ type Store interface {
 	Accounts
 	Editing
 	// Import loads the initial dataset from src in one transaction. It
-	// refuses a dataset that already has elements (ErrNotEmpty), accepts
+	// refuses a dataset that already has elements, changesets or accounts
+	// (ErrNotEmpty), accepts
 	// dangling references, records the users and changesets the elements
 	// name, and moves the id sequences above the largest imported ids. On
 	// any error, src's included, nothing is kept.

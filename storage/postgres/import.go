@@ -40,7 +40,8 @@ func (s *Store) Import(ctx context.Context, src storage.ElementSource) (storage.
 		return storage.ImportResult{}, fmt.Errorf("import: %w", err)
 	}
 	var hasElements bool
-	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM nodes) OR EXISTS (SELECT 1 FROM ways) OR EXISTS (SELECT 1 FROM relations)`).Scan(&hasElements)
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM nodes) OR EXISTS (SELECT 1 FROM ways) OR EXISTS (SELECT 1 FROM relations)
+  OR EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM changesets)`).Scan(&hasElements)
 	if err != nil {
 		return storage.ImportResult{}, fmt.Errorf("import: check the dataset is empty: %w", err)
 	}

@@ -119,7 +119,8 @@ func load(ctx context.Context, conn *sql.Conn, src storage.ElementSource) (stora
 func refuseNonEmpty(ctx context.Context, tx *sql.Tx) error {
 	var any bool
 	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM nodes) OR EXISTS (SELECT 1 FROM ways)
-  OR EXISTS (SELECT 1 FROM relations)`).Scan(&any)
+  OR EXISTS (SELECT 1 FROM relations)
+  OR EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM changesets)`).Scan(&any)
 	if err != nil {
 		return fmt.Errorf("check the dataset is empty: %w", err)
 	}

@@ -327,5 +327,19 @@ func testImport(t *testing.T, open Opener) {
 		if c := mustCounts(t, s2); c.Nodes != 1 || c.Ways != 0 || c.Versions != 1 {
 			t.Errorf("Counts after a refused import = %+v, want the one applied node", c)
 		}
+
+		// An account made first would collide with the imported users'
+		// ids (both start at 1 in an empty dataset) and could take over an
+		// imported contributor's history: the import is refused.
+		s3 := open(t)
+		if _, err := s3.CreateAccount(t.Context(), storage.NewAccount{DisplayName: "early bird", Role: "contributor"}); err != nil {
+			t.Fatalf("CreateAccount: %v", err)
+		}
+		if _, err := s3.Import(t.Context(), source(second)); !errors.Is(err, storage.ErrNotEmpty) {
+			t.Errorf("Import after CreateAccount = %v, want ErrNotEmpty", err)
+		}
+		if c := mustCounts(t, s3); c.Nodes != 0 {
+			t.Errorf("Counts after a refused import = %+v, want no element", c)
+		}
 	})
 }

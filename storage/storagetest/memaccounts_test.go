@@ -50,6 +50,14 @@ var (
 	memAccountsOf   = map[*memStore]*memAccounts{}
 )
 
+// hasAccounts reports whether any account exists; Import refuses then.
+func (s *memStore) hasAccounts() bool {
+	a := s.acc()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.accounts) > 0
+}
+
 func (s *memStore) CreateAccount(_ context.Context, na storage.NewAccount) (storage.Account, error) {
 	a := s.acc()
 	s.mu.Lock()

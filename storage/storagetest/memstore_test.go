@@ -211,7 +211,7 @@ func (s *memStore) Import(ctx context.Context, src storage.ElementSource) (stora
 	start := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.history[osmdata.Node])+len(s.history[osmdata.Way])+len(s.history[osmdata.Relation]) > 0 {
+	if len(s.history[osmdata.Node])+len(s.history[osmdata.Way])+len(s.history[osmdata.Relation]) > 0 || s.hasAccounts() {
 		return storage.ImportResult{}, storage.ErrNotEmpty
 	}
 	var els []osmdata.Element
