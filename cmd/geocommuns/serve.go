@@ -67,9 +67,9 @@ func loadDemo(ctx context.Context, e *env, logger *slog.Logger, store storage.St
 	if err != nil {
 		return fmt.Errorf("demo: count the dataset: %w", err)
 	}
-	if n := counts.Nodes + counts.Ways + counts.Relations; n > 0 || counts.Versions > 0 {
+	if n := counts.Nodes + counts.Ways + counts.Relations; n > 0 || counts.Versions > 0 || counts.Users > 0 || counts.Changesets > 0 {
 		logger.Info("demo: the dataset is not empty, nothing imported",
-			"nodes", counts.Nodes, "ways", counts.Ways, "relations", counts.Relations)
+			"nodes", counts.Nodes, "ways", counts.Ways, "relations", counts.Relations, "users", counts.Users, "changesets", counts.Changesets)
 		return nil
 	}
 	if file == "" {
