@@ -2,6 +2,8 @@ package clientstest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"html"
 	"io"
 	"net/http"
@@ -10,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 )
 
 // browser is the person at the keyboard during an OAuth 2 sign-in: it
@@ -118,4 +122,36 @@ func (b *browser) authorize(authURL, name, password string) *url.URL {
 		b.t.Fatal(err)
 	}
 	return loc
+}
+
+// signInWithOAuth2 runs the authorization-code flow with PKCE for the
+// public application clientID, golang.org/x/oauth2 as its client and
+// the browser as the user who signs in and consents, and returns the
+// application's configuration and the access token it obtained.
+func signInWithOAuth2(t *testing.T, base, clientID, redirectURI, name, password string) (*oauth2.Config, *oauth2.Token) {
+	t.Helper()
+	conf := &oauth2.Config{
+		ClientID:    clientID,
+		Endpoint:    oauth2.Endpoint{AuthURL: base + "/oauth2/authorize", TokenURL: base + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams},
+		RedirectURL: redirectURI,
+		Scopes:      []string{"read_prefs", "write_api"},
+	}
+	verifier := oauth2.GenerateVerifier()
+	stateBytes := make([]byte, 16)
+	rand.Read(stateBytes)
+	state := hex.EncodeToString(stateBytes)
+	back := newBrowser(t, redirectURI).authorize(conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), name, password)
+	if back.Query().Get("state") != state || back.Query().Get("code") == "" {
+		t.Fatalf("redirected to %s; want the state %s and a code", back, state)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange the code: %v", err)
+	}
+	if tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "bearer") {
+		t.Fatalf("the exchange gave %+v, want a bearer access token", tok)
+	}
+	return conf, tok
 }

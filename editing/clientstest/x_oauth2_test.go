@@ -2,8 +2,6 @@ package clientstest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/paulmach/osm"
 	"github.com/paulmach/osm/osmapi"
-	"golang.org/x/oauth2"
 )
 
 // golang.org/x/oauth2 is the client of a full authorization-code sign-in
@@ -96,26 +93,7 @@ func TestGolangOAuth2(t *testing.T) {
 			})
 			base := s.server.base
 
-			conf := &oauth2.Config{
-				ClientID:    clientID,
-				Endpoint:    oauth2.Endpoint{AuthURL: base + "/oauth2/authorize", TokenURL: base + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams},
-				RedirectURL: redirectURI,
-				Scopes:      []string{"read_prefs", "write_api"},
-			}
-			verifier := oauth2.GenerateVerifier()
-			stateBytes := make([]byte, 16)
-			rand.Read(stateBytes)
-			state := hex.EncodeToString(stateBytes)
-			back := newBrowser(t, redirectURI).authorize(conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), s.author, s.password)
-			if back.Query().Get("state") != state || back.Query().Get("code") == "" {
-				t.Fatalf("redirected to %s; want the state %s and a code", back, state)
-			}
-			exchangeCtx, cancel := context.WithTimeout(ctx, clientTimeout)
-			defer cancel()
-			tok, err := conf.Exchange(exchangeCtx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
-			if err != nil {
-				t.Fatalf("exchange the code: %v", err)
-			}
+			conf, tok := signInWithOAuth2(t, base, clientID, redirectURI, s.author, s.password)
 			client := conf.Client(ctx, tok)
 			api := base + "/api/0.6"
 
