@@ -187,6 +187,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAccessError(ctx, w, ar, err)
 		return
 	}
+	// openstreetmap.org (Doorkeeper) answers the token's creation time;
+	// osm-api's login() fails without it ("Invalid time value").
+	resp.SetExtra("created_at", time.Now().Unix())
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
 }
 
