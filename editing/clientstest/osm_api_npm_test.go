@@ -368,14 +368,24 @@ func checkOsmAPILogin(t *testing.T, out jsSession, wire *wireRecorder) {
 	}
 	var sent []string
 	for _, ex := range wire.find("POST", func(p string) bool { return p == "/oauth2/token" }) {
-		sent = append(sent, fmt.Sprintf("POST /oauth2/token?%s with body %q → %d %s", redact(ex.RawQuery), ex.Body, ex.Status, ex.replyText()))
+		sent = append(sent, fmt.Sprintf("POST /oauth2/token?%s with body %q → %d %s", redact(ex.RawQuery), ex.Body, ex.Status, redact(ex.replyText())))
 	}
 	t.Errorf("osm-api's own login() did not sign in: %s\ntoken requests it sent: %s", msg, strings.Join(sent, "\n"))
 }
 
-// redact hides the code and verifier of a token request in messages.
-func redact(query string) string {
-	return regexp.MustCompile(`(code|code_verifier)=[^&]*`).ReplaceAllString(query, "$1=…")
+// secretValue is a code or verifier in a token request's query, or a
+// token in its JSON answer.
+var secretValue = regexp.MustCompile(`\b(code|code_verifier)=[^&]*|"(access_token|refresh_token)":"[^"]*"`)
+
+// redact hides the secrets of a token exchange in the test's messages.
+func redact(s string) string {
+	return secretValue.ReplaceAllStringFunc(s, func(m string) string {
+		if k, _, ok := strings.Cut(m, "="); ok && !strings.HasPrefix(m, `"`) {
+			return k + "=…"
+		}
+		k, _, _ := strings.Cut(m, ":")
+		return k + `:"…"`
+	})
 }
 
 // checkGzipUpload asserts that osm-api sent changeset cs's upload
