@@ -222,6 +222,22 @@ func checkPythonSession(t *testing.T, s *session, out pySession) {
 	if ways, ok := pyValue[[]pyWay](t, out, "bench_ways"); ok && (len(ways) != 1 || ways[0].ID != footway.ID || ways[0].Version != 2) {
 		t.Errorf("NodeWays of the bench read %+v, want the footway at version 2", ways)
 	}
+	if m, ok := pyValue[[]pyChange](t, out, "map"); ok {
+		var got []string
+		for _, e := range m {
+			d := pyDecode[map[string]any](t, e.Data)
+			got = append(got, fmt.Sprintf("%s %v v%v", e.Type, d["id"], d["version"]))
+		}
+		slices.Sort(got)
+		want := []string{
+			fmt.Sprintf("node %d v2", bench.ID), fmt.Sprintf("node %d v1", end.ID), fmt.Sprintf("node %d v1", entrance.ID),
+			fmt.Sprintf("way %d v2", footway.ID),
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("Map around the footway read %v, want %v", got, want)
+		}
+	}
 	if o := out["gate_get"]; o.Error == nil || o.Error.Type != "ElementDeletedApiError" || o.Error.Status != 410 {
 		t.Errorf("NodeGet of the gate the author deleted: %+v; want ElementDeletedApiError (410)", o)
 	}

@@ -89,6 +89,7 @@ def main():
         read("footway_get", api.WayGet, footway["id"])
         read("footway_full", api.WayFull, footway["id"])
         read("bench_ways", api.NodeWays, bench["id"])
+        read("map", api.Map, 1.4495, 43.6100, 1.4510, 43.6112)
         read("cafe_get", api.NodeGet, cafe["id"])
         read("gate_get", api.NodeGet, gate["id"])
         read("service_way_get", api.WayGet, way["id"])
