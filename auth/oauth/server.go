@@ -10,10 +10,12 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -175,6 +177,10 @@ func noContent(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.Stat
 // token.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := queryAsForm(w, r); err != nil {
+		s.provider.WriteAccessError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be read."))
+		return
+	}
 	ar, err := s.provider.NewAccessRequest(ctx, r, new(fosite.DefaultSession))
 	if err != nil {
 		s.logFailure(r, err)
@@ -191,6 +197,28 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	// osm-api's login() fails without it ("Invalid time value").
 	resp.SetExtra("created_at", time.Now().Unix())
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// maxTokenRequestBytes bounds a token request's body: a few parameters.
+const maxTokenRequestBytes = 64 << 10
+
+// queryAsForm lets a token request carry its parameters in the query
+// string with an empty body, as openstreetmap.org (Doorkeeper) accepts and
+// the npm osm-api client sends them; RFC 6749 asks for a form body, which
+// fosite alone reads. A request with a body is left as it is.
+func queryAsForm(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenRequestBytes))
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 && r.URL.RawQuery != "" {
+		body = []byte(r.URL.RawQuery)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.URL.RawQuery = ""
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return nil
 }
 
 // revoke is RFC 7009's revocation endpoint.
