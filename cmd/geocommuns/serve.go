@@ -23,6 +23,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		demoFile string
 		timeout  time.Duration
 		sweep    time.Duration
+		maxBody  int64
 	)
 	fs := newFlagSet(e, "serve", "",
 		"Serves the OSM API 0.6 reads as openstreetmap.org's cgimap does, /healthz, /readyz and\n"+
@@ -32,6 +33,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&demo, "demo", false, "import the Andorra extract first if the dataset is empty")
 	fs.StringVar(&demoFile, "demo-file", "", "the `file` --demo imports (default: andorra-latest.osm.bz2 of the github.com/paulmach/osm module)")
 	fs.DurationVar(&timeout, "request-timeout", server.DefaultRequestTimeout, "how long one request may take")
+	fs.Int64Var(&maxBody, "max-upload-bytes", editing.DefaultMaxUploadBytes, "the most `bytes` a request body may hold after decompression (OSM API uploads and Connect messages); more is answered 413")
 	fs.DurationVar(&sweep, "sweep-period", editing.DefaultSweepPeriod, "how often to close changesets that are due (idle, old or full)")
 	hf.register(fs)
 	lf.register(fs)
@@ -55,7 +57,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout}, store, logger)
+	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody}, store, logger)
 	go (&editing.Sweeper{Store: store, Period: sweep, Logger: logger}).Run(ctx)
 	return srv.Run(ctx)
 }
