@@ -18,9 +18,11 @@ import (
 	"github.com/geocommuns/geocommuns/storage/sqlite"
 )
 
-// environment is what every scenario shares: where the real data is.
+// environment is what every scenario shares: where the real data is, and
+// how many times to measure.
 type environment struct {
 	dataDir string
+	repeat  int
 }
 
 func newEnvironment(cfg Config) (*environment, error) {
@@ -32,7 +34,7 @@ func newEnvironment(cfg Config) (*environment, error) {
 		}
 		dir = modDir
 	}
-	return &environment{dataDir: dir}, nil
+	return &environment{dataDir: dir, repeat: max(cfg.Repeat, 1)}, nil
 }
 
 func (e *environment) file(rel string) string { return filepath.Join(e.dataDir, rel) }

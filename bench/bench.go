@@ -28,6 +28,9 @@ type Config struct {
 	DataDir string
 	// JSONPath, when set, receives every result as JSON.
 	JSONPath string
+	// Repeat measures the figures of the scenarios that support it (stage)
+	// this many times in one run, each beside its own baseline; 0 is 1.
+	Repeat int
 }
 
 // Result is one measured figure of one scenario on one backend.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/pprof"
 	"time"
 
 	"github.com/geocommuns/geocommuns/auth"
@@ -60,25 +61,29 @@ func runStage(ctx context.Context, env *environment, b backend) ([]Result, error
 	if err != nil {
 		return nil, err
 	}
-	acct, err := store.CreateAccount(ctx, storage.NewAccount{DisplayName: "bench-" + randomSuffix(), Role: string(auth.RoleContributor)})
-	if err != nil {
-		return nil, fmt.Errorf("create account: %w", err)
-	}
-	who := &auth.Identity{UserID: acct.ID, DisplayName: acct.DisplayName, Role: auth.RoleContributor, Scopes: auth.AllScopes}
-
 	var results []Result
-	for _, u := range []struct {
-		name  string
-		build func([]osmdata.Element, int64) ([]byte, int, error)
-	}{
-		{"stage 10,000 creates", buildCreateUpload},
-		{"stage 10,000 modifies/deletes", buildMixedUpload},
-	} {
-		r, err := stageOne(ctx, b, store, svc, who, elements, u.name, u.build)
+	for range env.repeat {
+		// A fresh author each time, so that a repeated modify/delete
+		// upload cites the authoritative versions as the first one did
+		// rather than stacking on it.
+		acct, err := store.CreateAccount(ctx, storage.NewAccount{DisplayName: "bench-" + randomSuffix(), Role: string(auth.RoleContributor)})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", u.name, err)
+			return nil, fmt.Errorf("create account: %w", err)
 		}
-		results = append(results, r)
+		who := &auth.Identity{UserID: acct.ID, DisplayName: acct.DisplayName, Role: auth.RoleContributor, Scopes: auth.AllScopes}
+		for _, u := range []struct {
+			name  string
+			build func([]osmdata.Element, int64) ([]byte, int, error)
+		}{
+			{"stage 10,000 creates", buildCreateUpload},
+			{"stage 10,000 modifies/deletes", buildMixedUpload},
+		} {
+			r, err := stageOne(ctx, b, store, svc, who, elements, u.name, u.build)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", u.name, err)
+			}
+			results = append(results, r)
+		}
 	}
 	return results, nil
 }
@@ -94,9 +99,15 @@ func stageOne(ctx context.Context, b backend, store storage.Store, svc *editing.
 		return Result{}, err
 	}
 	resetPeakRSS()
-	start := time.Now()
-	diff, err := svc.UploadOsmChange(ctx, who, cs.ID, bytes.NewReader(doc))
-	elapsed := time.Since(start)
+	var diff *editing.DiffResult
+	var elapsed time.Duration
+	// The labels let a CPU profile of the run (--cpuprofile) focus on the
+	// timed upload.
+	pprof.Do(ctx, pprof.Labels("bench", name, "backend", b.name()), func(ctx context.Context) {
+		start := time.Now()
+		diff, err = svc.UploadOsmChange(ctx, who, cs.ID, bytes.NewReader(doc))
+		elapsed = time.Since(start)
+	})
 	peak := peakRSSMB()
 	if err != nil {
 		return Result{}, fmt.Errorf("upload: %w", err)

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/geocommuns/geocommuns/bench"
@@ -18,6 +21,10 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&scenarios, "scenario", "", "comma-separated scenario `names` (default: all)")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "the `directory` holding testdata/ (default: the github.com/paulmach/osm module)")
 	fs.StringVar(&cfg.JSONPath, "json", "", "also write the results as JSON to this `file`")
+	fs.IntVar(&cfg.Repeat, "repeat", 1, "measure each figure this many `times` in the same run (stage)")
+	var cpuProfile string
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file`; the timed\n"+
+		"parts carry the pprof labels bench (the figure) and backend, for -tagfocus")
 	if err := parseFlags(fs, e, args); err != nil {
 		return err
 	}
@@ -26,6 +33,17 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if scenarios != "" {
 		cfg.Scenarios = strings.Split(scenarios, ",")
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return bench.Run(ctx, cfg, e.stdout)
 }
