@@ -82,4 +82,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open) })
 	t.Run("Changesets", func(t *testing.T) { t.Parallel(); testChangesets(t, open) })
 	t.Run("Staging", func(t *testing.T) { t.Parallel(); testStaging(t, open) })
+	t.Run("Merge", func(t *testing.T) { t.Parallel(); testMerge(t, open) })
 }
