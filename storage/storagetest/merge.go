@@ -15,14 +15,15 @@ import (
 	"github.com/geocommuns/geocommuns/storage"
 )
 
-// mergeDataset is what the merge tests edit: three nodes and a way on
-// two of them, by alice (uid 1).
+// mergeDataset is what the merge tests edit: three nodes, a way on two
+// of them and a relation with the way, by alice (uid 1).
 func mergeDataset() []osmdata.Element {
 	return []osmdata.Element{
 		newNode(1, 1, deg(10), deg(10)),
 		newNode(2, 1, deg(10.1), deg(10.1)),
 		newNode(3, 1, deg(10.2), deg(10.2), "amenity", "bench"),
 		newWay(10, 1, []int64{1, 2}, "highway", "path"),
+		newRelation(20, 1, []osmdata.Member{member(osmdata.Way, 10, "")}, "type", "route"),
 	}
 }
 
@@ -288,7 +289,14 @@ func testMergeConstraints(t *testing.T, open Opener) {
 	tooLong := submitted(t, s, carla, nil, []storage.PendingChange{pendingWay(storage.Modify, 10, 2, nodes)})
 	wantConflict(t, m, tooLong, "too_many_nodes way 10")
 
-	for _, id := range []int64{usesDeleted, stillUsed, long, tooLong} {
+	wayInRelation := submitted(t, s, carla, nil, []storage.PendingChange{pendingDelete(10, osmdata.Way, 2)})
+	wantConflict(t, m, wayInRelation, "still_used way 10")
+	missingMember := submitted(t, s, carla, nil, []storage.PendingChange{
+		pendingRelation(storage.Create, 21, 1, []osmdata.Member{member(osmdata.Way, 10, ""), member(osmdata.Node, 999, "")}),
+	})
+	wantConflict(t, m, missingMember, "missing_reference relation 21")
+
+	for _, id := range []int64{usesDeleted, stillUsed, long, tooLong, wayInRelation, missingMember} {
 		if c := mustChangeset(t, s, id); c.ReviewState != osmdata.ReviewConflicted {
 			t.Errorf("changeset %d is %s, want conflicted", id, c.ReviewState)
 		}
