@@ -56,13 +56,27 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 		current[k] = e.Version
 	}
 
-	_, err = tx.Exec(ctx, `WITH
+	if err := writeVersions(ctx, tx, versions, ids, lastIndex); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("apply: commit: %w", err)
+	}
+	return nil
+}
+
+// writeVersions appends versions whose numbers have been checked: it
+// retires the current rows of ids, copies the new rows (the last one of
+// each element, by lastIndex, becomes current), and rebuilds the derived
+// rows of the touched ways and relations.
+func writeVersions(ctx context.Context, tx pgx.Tx, versions []osmdata.Element, ids map[osmdata.ElementType][]int64, lastIndex map[osmdata.Key]int) error {
+	_, err := tx.Exec(ctx, `WITH
 		n AS (UPDATE nodes SET is_current = false WHERE is_current AND id = ANY($1)),
 		w AS (UPDATE ways SET is_current = false WHERE is_current AND id = ANY($2))
 		UPDATE relations SET is_current = false WHERE is_current AND id = ANY($3)`,
 		nonNil(ids[osmdata.Node]), nonNil(ids[osmdata.Way]), nonNil(ids[osmdata.Relation]))
 	if err != nil {
-		return fmt.Errorf("apply: retire current versions: %w", err)
+		return fmt.Errorf("retire current versions: %w", err)
 	}
 	for _, t := range osmdata.ElementTypes {
 		if len(ids[t]) == 0 {
@@ -80,16 +94,10 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 			return enc.row(&versions[i], lastIndex[versions[i].Key()] == i), nil
 		}))
 		if err != nil {
-			return fmt.Errorf("apply: write %s: %w", tableOf[t], err)
+			return fmt.Errorf("write %s: %w", tableOf[t], err)
 		}
 	}
-	if err := rederiveCurrentMembers(ctx, tx, ids[osmdata.Way], ids[osmdata.Relation]); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("apply: commit: %w", err)
-	}
-	return nil
+	return rederiveCurrentMembers(ctx, tx, ids[osmdata.Way], ids[osmdata.Relation])
 }
 
 // currentVersions reads the current version of every given element in one

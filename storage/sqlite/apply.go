@@ -55,23 +55,12 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 		last[k] = i
 	}
 
-	// Flip is_current off first: the partial unique index allows one
-	// current row per id.
-	for t, ids := range byType {
-		tbl, _ := table(t)
-		if _, err := tx.ExecContext(ctx, "UPDATE "+tbl+
-			" SET is_current = 0 WHERE is_current AND id IN (SELECT value FROM json_each(?))",
-			idsJSON(ids)); err != nil {
-			return fmt.Errorf("apply: retire current %ss: %w", t, err)
-		}
+	if err := writeVersions(ctx, tx, versions, byType, last); err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
-	ins := newElementInserters(tx)
 	var maxIDs storage.IDs
 	for i := range versions {
 		e := &versions[i]
-		if err := ins.add(ctx, e, last[e.Key()] == i); err != nil {
-			return fmt.Errorf("apply: %w", err)
-		}
 		switch e.Type {
 		case osmdata.Node:
 			maxIDs.Node = max(maxIDs.Node, e.ID)
@@ -81,8 +70,41 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 			maxIDs.Relation = max(maxIDs.Relation, e.ID)
 		}
 	}
-	if err := ins.flush(ctx); err != nil {
+	// Ids come from the sequences in normal operation; versions applied
+	// with other ids must still never be handed out again.
+	if err := raiseNextIDs(ctx, tx, maxIDs); err != nil {
 		return fmt.Errorf("apply: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("apply: commit: %w", err)
+	}
+	return nil
+}
+
+// writeVersions appends versions whose numbers have been checked: it
+// retires the current rows of byType's ids, inserts the new rows (the one
+// at last[key] becomes current), and rebuilds the derived lists of the
+// touched ways and relations.
+func writeVersions(ctx context.Context, tx *sql.Tx, versions []osmdata.Element, byType map[osmdata.ElementType][]int64, last map[osmdata.Key]int) error {
+	// Flip is_current off first: the partial unique index allows one
+	// current row per id.
+	for t, ids := range byType {
+		tbl, _ := table(t)
+		if _, err := tx.ExecContext(ctx, "UPDATE "+tbl+
+			" SET is_current = 0 WHERE is_current AND id IN (SELECT value FROM json_each(?))",
+			idsJSON(ids)); err != nil {
+			return fmt.Errorf("retire current %ss: %w", t, err)
+		}
+	}
+	ins := newElementInserters(tx)
+	for i := range versions {
+		e := &versions[i]
+		if err := ins.add(ctx, e, last[e.Key()] == i); err != nil {
+			return err
+		}
+	}
+	if err := ins.flush(ctx); err != nil {
+		return err
 	}
 	// Ways and relations touched get their derived rows rebuilt: empty for
 	// a deleted one, the new list for a visible one. Emptiness must not
@@ -94,18 +116,7 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 	if rels == nil {
 		rels = []int64{}
 	}
-	if err := rebuildCurrentLists(ctx, tx, ways, rels); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	// Ids come from the sequences in normal operation; versions applied
-	// with other ids must still never be handed out again.
-	if err := raiseNextIDs(ctx, tx, maxIDs); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("apply: commit: %w", err)
-	}
-	return nil
+	return rebuildCurrentLists(ctx, tx, ways, rels)
 }
 
 // currentVersions reads the current version of every given element in one

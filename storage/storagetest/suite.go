@@ -16,7 +16,10 @@
 // Its Changesets and Staging parts cover storage.Editing: the changeset
 // lifecycle on the database's clock, the sweeper racing itself, uploads
 // (ids, replace semantics, rollback, one author at a time) and the
-// author's overlay as changesets stack, are rejected and merged. Tests of
+// author's overlay as changesets stack, are rejected and merged. Its Merge
+// part covers storage.Merger (skipped for a store without it): final
+// versions at the merge time, the outbox, conflicts and their reports,
+// stacked chains, and concurrent merges keeping merge_seq gapless. Tests of
 // closing times need changesets opened hours ago: a store that
 // implements Backdater (both backends) runs them, another skips them.
 //
@@ -82,4 +85,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open) })
 	t.Run("Changesets", func(t *testing.T) { t.Parallel(); testChangesets(t, open) })
 	t.Run("Staging", func(t *testing.T) { t.Parallel(); testStaging(t, open) })
+	t.Run("Merge", func(t *testing.T) { t.Parallel(); testMerge(t, open) })
 }

@@ -1,0 +1,262 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// Merge merges changeset id; see storage.Merger. The replication_state
+// row is the merge lock and the merge_seq allocator: its UPDATE is the
+// transaction's first statement and its row lock is held to commit, so
+// merges from every process commit in merge_seq order, and a rolled-back
+// merge gives its number to the next one. Imports and Apply lock the same
+// row. A conflict is recorded after the rollback, in its own small
+// transaction.
+func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error) {
+	entry, conflicts, err := s.merge(ctx, id)
+	if err != nil {
+		return storage.OutboxEntry{}, fmt.Errorf("merge changeset %d: %w", id, err)
+	}
+	if len(conflicts) == 0 {
+		return entry, nil
+	}
+	cerr := &storage.ConflictError{Changeset: id, Conflicts: conflicts}
+	if cerr.OnlyWaitsForParents() {
+		return storage.OutboxEntry{}, cerr
+	}
+	if err := s.recordConflicts(ctx, id, conflicts); err != nil {
+		return storage.OutboxEntry{}, fmt.Errorf("merge changeset %d: %w (after %v)", id, err, cerr)
+	}
+	return storage.OutboxEntry{}, cerr
+}
+
+func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []storage.MergeConflict, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var seq int64
+	var at time.Time
+	// clock_timestamp, not now(): the time the lock was granted, so that
+	// merge times follow merge_seq.
+	if err := tx.QueryRow(ctx, `UPDATE replication_state SET last_seq = last_seq + 1 WHERE id = 1
+		RETURNING last_seq, date_trunc('second', clock_timestamp())`).Scan(&seq, &at); err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("take the merge lock: %w", err)
+	}
+	at = at.UTC()
+	cs, err := scanChangeset(tx.QueryRow(ctx, `SELECT `+changesetColumns+` FROM changesets WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.OutboxEntry{}, nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("lock the changeset: %w", err)
+	}
+	if cs.ReviewState != osmdata.ReviewSubmitted && cs.ReviewState != osmdata.ReviewApproved {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("review state %q: %w", cs.ReviewState, storage.ErrNotMergeable)
+	}
+	changes, err := collectPending(tx.Query(ctx, `SELECT `+pendingColumns+` FROM pending_changes p WHERE p.changeset_id = $1 ORDER BY p.seq`, id))
+	if err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("read pending changes: %w", err)
+	}
+	mtx := &mergeTx{stageTx: stageTx{queries: queries{tx}, tx: tx}}
+	plan, conflicts, err := storage.PlanMerge(ctx, mtx, cs, changes, at)
+	if err != nil || len(conflicts) > 0 {
+		return storage.OutboxEntry{}, conflicts, err
+	}
+
+	ids := map[osmdata.ElementType][]int64{}
+	lastIndex := make(map[osmdata.Key]int, len(plan.Versions))
+	types := make([]int16, len(plan.Versions))
+	elemIDs := make([]int64, len(plan.Versions))
+	oldVersions := make([]int32, len(plan.Versions))
+	newVersions := make([]int32, len(plan.Versions))
+	for i := range plan.Versions {
+		e := &plan.Versions[i]
+		ids[e.Type] = append(ids[e.Type], e.ID)
+		lastIndex[e.Key()] = i
+		types[i], elemIDs[i] = int16(e.Type), e.ID
+		oldVersions[i], newVersions[i] = int32(plan.OldVersions[i]), int32(e.Version)
+	}
+	if err := writeVersions(ctx, tx, plan.Versions, ids, lastIndex); err != nil {
+		return storage.OutboxEntry{}, nil, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE pending_changes p SET final_version = u.v
+		FROM unnest($2::smallint[], $3::bigint[], $4::integer[]) AS u(t, i, v)
+		WHERE p.changeset_id = $1 AND p.elem_type = u.t AND p.elem_id = u.i`, id, types, elemIDs, newVersions); err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("record final versions: %w", err)
+	}
+	var minLat, minLon, maxLat, maxLon *int32
+	if plan.HasBox {
+		minLat, minLon, maxLat, maxLon = &plan.Box.MinLat, &plan.Box.MinLon, &plan.Box.MaxLat, &plan.Box.MaxLon
+	}
+	if _, err := tx.Exec(ctx, `UPDATE changesets SET review_state = 'merged', is_open = false,
+			closed_at = CASE WHEN is_open THEN least(closed_at, `+dbNow+`) ELSE closed_at END,
+			num_changes = $2, min_lat = $3, min_lon = $4, max_lat = $5, max_lon = $6
+		WHERE id = $1`, id, len(plan.Versions), minLat, minLon, maxLat, maxLon); err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("mark merged: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (merge_seq, changeset_id, merged_at, elem_types, elem_ids, old_versions, new_versions)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, id, at, types, elemIDs, oldVersions, newVersions); err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("write the outbox row: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("commit: %w", err)
+	}
+	return plan.Entry(seq, id, at), nil, nil
+}
+
+// recordConflicts marks the changeset conflicted (reopening it, as
+// SetReviewState does) with its report, unless another merge attempt
+// moved it on meanwhile.
+func (s *Store) recordConflicts(ctx context.Context, id int64, conflicts []storage.MergeConflict) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("record conflicts: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	tag, err := tx.Exec(ctx, `UPDATE changesets SET review_state = 'conflicted', is_open = true, opened_at = `+dbNow+`,
+			closed_at = `+dbNow+` + `+idleInterval+`
+		WHERE id = $1 AND review_state IN ('submitted', 'approved')`, id)
+	if err != nil {
+		return fmt.Errorf("mark conflicted: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil
+	}
+	n := len(conflicts)
+	types, ids := make([]int16, n), make([]int64, n)
+	kinds, messages := make([]string, n), make([]string, n)
+	bases, currents := make([]int32, n), make([]int32, n)
+	parents := make([]int64, n)
+	for i, c := range conflicts {
+		types[i], ids[i], kinds[i], messages[i] = int16(c.Element.Type), c.Element.ID, string(c.Kind), c.Message
+		bases[i], currents[i], parents[i] = int32(c.BaseVersion), int32(c.CurrentVersion), c.Parent
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM merge_conflicts WHERE changeset_id = $1`, id); err != nil {
+		return fmt.Errorf("clear the previous report: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO merge_conflicts
+			(changeset_id, elem_type, elem_id, kind, base_version, current_version, parent_id, message)
+		SELECT $1, t, i, k, b, c, p, m FROM unnest($2::smallint[], $3::bigint[], $4::text[], $5::integer[], $6::integer[], $7::bigint[], $8::text[])
+			WITH ORDINALITY AS u(t, i, k, b, c, p, m, o) ORDER BY o`,
+		id, types, ids, kinds, bases, currents, parents, messages); err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("record conflicts: commit: %w", err)
+	}
+	return nil
+}
+
+// MergeConflicts returns the report of the changeset's last conflicted
+// merge.
+func (s *Store) MergeConflicts(ctx context.Context, id int64) ([]storage.MergeConflict, error) {
+	rows, err := s.pool.Query(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message
+		FROM merge_conflicts WHERE changeset_id = $1 ORDER BY elem_type, elem_id, kind`, id)
+	if err != nil {
+		return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []storage.MergeConflict
+	for rows.Next() {
+		var c storage.MergeConflict
+		var t int16
+		var kind string
+		var base, cur int32
+		if err := rows.Scan(&t, &c.Element.ID, &kind, &base, &cur, &c.Parent, &c.Message); err != nil {
+			return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
+		}
+		c.Element.Type, c.Kind, c.BaseVersion, c.CurrentVersion = osmdata.ElementType(t), storage.ConflictKind(kind), int(base), int(cur)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// Outbox reads merges after afterSeq in merge_seq order.
+func (s *Store) Outbox(ctx context.Context, afterSeq int64, limit int) ([]storage.OutboxEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT merge_seq, changeset_id, merged_at, elem_types, elem_ids, old_versions, new_versions
+		FROM outbox WHERE merge_seq > $1 ORDER BY merge_seq LIMIT $2`, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("outbox after %d: %w", afterSeq, err)
+	}
+	defer rows.Close()
+	var out []storage.OutboxEntry
+	for rows.Next() {
+		var e storage.OutboxEntry
+		var types []int16
+		var ids []int64
+		var olds, news []int32
+		if err := rows.Scan(&e.Seq, &e.Changeset, &e.MergedAt, &types, &ids, &olds, &news); err != nil {
+			return nil, fmt.Errorf("outbox after %d: %w", afterSeq, err)
+		}
+		if len(ids) != len(types) || len(olds) != len(types) || len(news) != len(types) {
+			return nil, fmt.Errorf("outbox row %d: element arrays of different lengths", e.Seq)
+		}
+		e.MergedAt = e.MergedAt.UTC()
+		e.Versions = make([]storage.MergedVersion, len(types))
+		for i := range types {
+			e.Versions[i] = storage.MergedVersion{Element: osmdata.Key{Type: osmdata.ElementType(types[i]), ID: ids[i]},
+				OldVersion: int(olds[i]), NewVersion: int(news[i])}
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox after %d: %w", afterSeq, err)
+	}
+	return out, nil
+}
+
+// LastMergeSeq reads the counter row without locking it.
+func (s *Store) LastMergeSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, `SELECT last_seq FROM replication_state WHERE id = 1`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("last merge_seq: %w", err)
+	}
+	return seq, nil
+}
+
+// mergeTx is PlanMerge's view of the merge transaction.
+type mergeTx struct {
+	stageTx
+}
+
+func (t *mergeTx) ChangesetParents(ctx context.Context, id int64) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `SELECT parent FROM changeset_parents WHERE child = $1 ORDER BY parent`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+func (t *mergeTx) FinalVersions(ctx context.Context, changeset int64) (map[osmdata.Key]storage.FinalVersion, error) {
+	rows, err := t.tx.Query(ctx, `SELECT elem_type, elem_id, version, final_version FROM pending_changes
+		WHERE changeset_id = $1 AND final_version IS NOT NULL`, changeset)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[osmdata.Key]storage.FinalVersion{}
+	for rows.Next() {
+		var t int16
+		var id int64
+		var v, f int32
+		if err := rows.Scan(&t, &id, &v, &f); err != nil {
+			return nil, err
+		}
+		out[osmdata.Key{Type: osmdata.ElementType(t), ID: id}] = storage.FinalVersion{Provisional: int(v), Final: int(f)}
+	}
+	return out, rows.Err()
+}
+
+var _ storage.Merger = (*Store)(nil)
