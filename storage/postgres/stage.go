@@ -268,59 +268,79 @@ func preparePending(changes []storage.PendingChange, cs osmdata.Changeset) error
 	return nil
 }
 
-// pendingWriteColumns are the columns pendingRow fills, in its order.
+// pendingWriteColumns are the columns encodePending writes, in its order.
 var pendingWriteColumns = []string{"changeset_id", "elem_type", "elem_id", "author_id", "user_name", "action",
 	"version", "visible", "lat", "lon", "tile", "tags", "nodes", "member_types", "member_ids", "member_roles",
 	"base_version", "base_changeset_id", "seq", "uploaded_at"}
 
-// pendingEncoder turns pending changes into COPY rows, reusing its
-// buffers from row to row as rowEncoder does.
-type pendingEncoder struct {
-	vals        []any
-	tags        []string
-	memberTypes []int16
-	memberIDs   []int64
-	memberRoles []string
-}
-
-func (r *pendingEncoder) row(p *storage.PendingChange) []any {
+// encodePending writes p as a binary COPY row of pendingWriteColumns.
+// Columns of another element type are NULL; a way without nodes has an
+// empty array, as has a relation without members.
+func encodePending(c *copyBuffer, p *storage.PendingChange) {
 	e := &p.Element
-	var tags, lat, lon, tile, nodes, memberTypes, memberIDs, memberRoles any
+	c.row(len(pendingWriteColumns))
+	c.int8(p.Changeset)
+	c.int2(int16(e.Type))
+	c.int8(e.ID)
+	c.int8(p.Author)
+	c.text(e.User)
+	c.int2(int16(p.Action))
+	c.int4(int32(e.Version))
+	c.bool(e.Visible)
+	if e.Type == osmdata.Node {
+		c.int4(e.Lat)
+		c.int4(e.Lon)
+		c.int8(int64(osmdata.QuadTile(e.Lat, e.Lon)))
+	} else {
+		c.null()
+		c.null()
+		c.null()
+	}
 	if len(e.Tags) > 0 {
-		r.tags = flattenTags(r.tags[:0], e.Tags)
-		tags = r.tags
+		size := 0
+		for _, t := range e.Tags {
+			size += len(t.Key) + len(t.Value)
+		}
+		c.textArray(2*len(e.Tags), size, func(i int) string {
+			if i%2 == 0 {
+				return e.Tags[i/2].Key
+			}
+			return e.Tags[i/2].Value
+		})
+	} else {
+		c.null()
 	}
-	switch e.Type {
-	case osmdata.Node:
-		lat, lon, tile = e.Lat, e.Lon, int64(osmdata.QuadTile(e.Lat, e.Lon))
-	case osmdata.Way:
-		if e.Nodes == nil {
-			nodes = []int64{}
-		} else {
-			nodes = e.Nodes
-		}
-	case osmdata.Relation:
-		if r.memberTypes == nil {
-			r.memberTypes, r.memberIDs, r.memberRoles = []int16{}, []int64{}, []string{}
-		}
-		r.memberTypes, r.memberIDs, r.memberRoles = r.memberTypes[:0], r.memberIDs[:0], r.memberRoles[:0]
-		for _, m := range e.Members {
-			r.memberTypes = append(r.memberTypes, int16(m.Type))
-			r.memberIDs = append(r.memberIDs, m.Ref)
-			r.memberRoles = append(r.memberRoles, m.Role)
-		}
-		memberTypes, memberIDs, memberRoles = r.memberTypes, r.memberIDs, r.memberRoles
+	if e.Type == osmdata.Way {
+		c.int8Array(e.Nodes)
+	} else {
+		c.null()
 	}
-	r.vals = append(r.vals[:0], p.Changeset, int16(e.Type), e.ID, p.Author, e.User, int16(p.Action),
-		int32(e.Version), e.Visible, lat, lon, tile, tags, nodes, memberTypes, memberIDs, memberRoles,
-		int32(p.BaseVersion), p.BaseChangeset, p.Seq, p.UploadedAt)
-	return r.vals
+	if e.Type == osmdata.Relation {
+		ms := e.Members
+		c.int2Array(len(ms), func(i int) int16 { return int16(ms[i].Type) })
+		c.arrayHeader(oidInt8, len(ms), 12*len(ms))
+		for _, m := range ms {
+			c.int8(m.Ref)
+		}
+		size := 0
+		for _, m := range ms {
+			size += len(m.Role)
+		}
+		c.textArray(len(ms), size, func(i int) string { return ms[i].Role })
+	} else {
+		c.null()
+		c.null()
+		c.null()
+	}
+	c.int4(int32(p.BaseVersion))
+	c.int8(p.BaseChangeset)
+	c.int8(p.Seq)
+	c.timestamptz(p.UploadedAt)
 }
 
 func copyPending(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange) error {
-	var enc pendingEncoder
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"pending_changes"}, pendingWriteColumns,
-		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return enc.row(&rows[i]), nil }))
+	n, err := copyBinary(ctx, tx, "pending_changes", pendingWriteColumns, len(rows),
+		func(i int, c *copyBuffer) { encodePending(c, &rows[i]) })
 	if err != nil {
 		return fmt.Errorf("copy pending_changes: %w", err)
 	}
@@ -333,10 +353,11 @@ func copyPending(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange) e
 // copyPendingRefs writes the distinct references of the visible ways and
 // relations among rows to pending_refs.
 func copyPendingRefs(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange) error {
-	var (
-		authors, elemIDs, refIDs []int64
-		elemTypes, refTypes      []int16
-	)
+	type ref struct {
+		author, elemID, refID int64
+		elemType, refType     int16
+	}
+	var refs []ref
 	seen := map[osmdata.Key]bool{}
 	for i := range rows {
 		p := &rows[i]
@@ -348,8 +369,7 @@ func copyPendingRefs(ctx context.Context, tx pgx.Tx, rows []storage.PendingChang
 		add := func(k osmdata.Key) {
 			if !seen[k] {
 				seen[k] = true
-				authors, elemTypes, elemIDs = append(authors, p.Author), append(elemTypes, int16(e.Type)), append(elemIDs, e.ID)
-				refTypes, refIDs = append(refTypes, int16(k.Type)), append(refIDs, k.ID)
+				refs = append(refs, ref{p.Author, e.ID, k.ID, int16(e.Type), int16(k.Type)})
 			}
 		}
 		if e.Type == osmdata.Way {
@@ -363,16 +383,19 @@ func copyPendingRefs(ctx context.Context, tx pgx.Tx, rows []storage.PendingChang
 			}
 		}
 	}
-	if len(refIDs) == 0 {
+	if len(refs) == 0 {
 		return nil
 	}
-	vals := make([]any, 5)
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"pending_refs"},
-		[]string{"author_id", "elem_type", "elem_id", "ref_type", "ref_id"},
-		pgx.CopyFromSlice(len(refIDs), func(i int) ([]any, error) {
-			vals[0], vals[1], vals[2], vals[3], vals[4] = authors[i], elemTypes[i], elemIDs[i], refTypes[i], refIDs[i]
-			return vals, nil
-		}))
+	_, err := copyBinary(ctx, tx, "pending_refs", []string{"author_id", "elem_type", "elem_id", "ref_type", "ref_id"}, len(refs),
+		func(i int, c *copyBuffer) {
+			r := &refs[i]
+			c.row(5)
+			c.int8(r.author)
+			c.int2(r.elemType)
+			c.int8(r.elemID)
+			c.int2(r.refType)
+			c.int8(r.refID)
+		})
 	if err != nil {
 		return fmt.Errorf("copy pending_refs: %w", err)
 	}
