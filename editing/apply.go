@@ -304,7 +304,15 @@ func (u *uploader) load(ctx context.Context, ids map[osmdata.ElementType][]int64
 		if len(list) == 0 {
 			continue
 		}
-		cur, err := u.tx.CurrentElements(ctx, t, list)
+		var cur []osmdata.Element
+		var err error
+		if states, ok := u.tx.(storage.StateReader); ok {
+			// The upload replaces tags and metadata, so it need not
+			// read them.
+			cur, err = states.CurrentStates(ctx, t, list)
+		} else {
+			cur, err = u.tx.CurrentElements(ctx, t, list)
+		}
 		if err != nil {
 			return fmt.Errorf("read %d %ss: %w", len(list), t, err)
 		}

@@ -193,3 +193,15 @@ type StageTx interface {
 	// created_at + ChangesetMaxAge. It returns the updated changeset.
 	UpdateChangeset(ctx context.Context, numChanges int, box osmdata.Box, hasBox bool) (osmdata.Changeset, error)
 }
+
+// StateReader is an optional part of a StageTx. CurrentStates returns the
+// current authoritative version of each of the distinct ids the dataset
+// has, as CurrentElements does but in no particular order and holding
+// only what an upload checks and builds on: Type, ID, Version, Visible, a
+// node's Lat and Lon, a way's Nodes and a relation's Members; no tags,
+// changeset, user or timestamp. Uploads read the elements they mention
+// through it when the store's StageTx has it, and through CurrentElements
+// otherwise.
+type StateReader interface {
+	CurrentStates(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error)
+}

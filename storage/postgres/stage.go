@@ -29,7 +29,11 @@ func (s *Store) Stage(ctx context.Context, id, uid int64, fn func(ctx context.Co
 		return fmt.Errorf("stage to changeset %d: begin: %w", id, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.authorLockKey(uid)); err != nil {
+	// An upload reads thousands of elements by id, from tables that are
+	// in memory while it runs; at the default random_page_cost (4, a
+	// disk's seek) the planner prefers scanning a whole table of a small
+	// dataset, three times slower, to probing its index.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1), set_config('random_page_cost', '1.1', true)`, s.authorLockKey(uid)); err != nil {
 		return fmt.Errorf("stage to changeset %d: lock user %d: %w", id, uid, err)
 	}
 	cs, err := lockOwnChangeset(ctx, tx, id, uid)
@@ -420,3 +424,65 @@ func (s *Store) CopyPendingBaseline(ctx context.Context, changes []storage.Pendi
 }
 
 var _ storage.Editing = (*Store)(nil)
+
+// stateColumns are what CurrentStates reads of each type, after id,
+// version and visible.
+var stateColumns = map[osmdata.ElementType]string{
+	osmdata.Node: "lat, lon", osmdata.Way: "nodes", osmdata.Relation: "member_types, member_ids, member_roles",
+}
+
+// CurrentStates reads the current versions through the current-version
+// index (see Stage for the planner's cost of a page).
+func (t *stageTx) CurrentStates(ctx context.Context, typ osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+	if err := checkType(typ); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, `SELECT e.id, e.version, e.visible, `+stateColumns[typ]+`
+		FROM `+tableOf[typ]+` AS e WHERE is_current AND id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("current %s states: %w", typ, err)
+	}
+	defer rows.Close()
+	out := make([]osmdata.Element, 0, len(ids))
+	var (
+		version     int32
+		memberTypes []int16
+		memberIDs   []int64
+		memberRoles []string
+	)
+	for rows.Next() {
+		e := osmdata.Element{Type: typ}
+		switch typ {
+		case osmdata.Node:
+			err = rows.Scan(&e.ID, &version, &e.Visible, &e.Lat, &e.Lon)
+		case osmdata.Way:
+			err = rows.Scan(&e.ID, &version, &e.Visible, &e.Nodes)
+			if len(e.Nodes) == 0 {
+				e.Nodes = nil
+			}
+		case osmdata.Relation:
+			memberTypes, memberIDs, memberRoles = nil, nil, nil
+			err = rows.Scan(&e.ID, &version, &e.Visible, &memberTypes, &memberIDs, &memberRoles)
+			if err == nil && (len(memberTypes) != len(memberIDs) || len(memberRoles) != len(memberIDs)) {
+				err = fmt.Errorf("relation %d: member arrays of different lengths", e.ID)
+			}
+			for i := range memberIDs {
+				e.Members = append(e.Members, osmdata.Member{Type: osmdata.ElementType(memberTypes[i]), Ref: memberIDs[i], Role: memberRoles[i]})
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("current %s states: %w", typ, err)
+		}
+		e.Version = int(version)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("current %s states: %w", typ, err)
+	}
+	return out, nil
+}
+
+var _ storage.StateReader = (*stageTx)(nil)
