@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -181,16 +182,31 @@ const refersTo = `((p.elem_type = 2 AND $2 = 1 AND p.nodes && $3)
 	OR (p.elem_type = 3 AND EXISTS (SELECT 1 FROM unnest(p.member_types, p.member_ids) AS m(t, id)
 		WHERE m.t = $2 AND m.id = ANY($3))))`
 
-// PendingReferencing takes candidates from pending_refs (which may hold
-// references a re-upload dropped), the latest active row of each, and
-// keeps the rows whose content refers to one of the ids.
+// refBlockBits: pending_ref_blocks indexes a reference to id by
+// id >> refBlockBits (see its migration).
+const refBlockBits = 6
+
+// refBlocks returns the distinct blocks of ids.
+func refBlocks(ids []int64) []int64 {
+	blocks := make([]int64, len(ids))
+	for i, id := range ids {
+		blocks[i] = id >> refBlockBits
+	}
+	slices.Sort(blocks)
+	return slices.Compact(blocks)
+}
+
+// PendingReferencing takes candidates from pending_ref_blocks (which may
+// hold references a re-upload dropped, and other ids of the same
+// blocks), the latest active row of each, and keeps the rows whose
+// content refers to one of the ids.
 func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.ElementType, ids []int64) ([]storage.PendingChange, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	out, err := collectPending(r.db.Query(ctx, `WITH candidates AS (
-			SELECT DISTINCT elem_type, elem_id FROM pending_refs
-			WHERE ref_type = $2 AND ref_id = ANY($3) AND author_id = $1),
+			SELECT DISTINCT elem_type, elem_id FROM pending_ref_blocks
+			WHERE ref_type = $2 AND ref_block = ANY($4) AND author_id = $1),
 		latest AS (
 			SELECT DISTINCT ON (p.elem_type, p.elem_id) p.*
 			FROM candidates k
@@ -200,7 +216,7 @@ func (r pendingReader) PendingReferencing(ctx context.Context, t osmdata.Element
 			ORDER BY p.elem_type, p.elem_id, p.seq DESC)
 		SELECT `+pendingColumns+` FROM latest p
 		WHERE p.visible AND `+refersTo+`
-		ORDER BY p.elem_type, p.elem_id`, r.author, int16(t), ids))
+		ORDER BY p.elem_type, p.elem_id`, r.author, int16(t), ids, refBlocks(ids)))
 	if err != nil {
 		return nil, fmt.Errorf("pending changes of user %d referring to %ss: %w", r.author, t, err)
 	}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -354,43 +355,46 @@ func copyPending(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange) e
 	return nil
 }
 
-// copyPendingRefs writes the distinct references of the visible ways and
-// relations among rows to pending_refs.
+// copyPendingRefs writes the distinct reference blocks of the visible
+// ways and relations among rows to pending_ref_blocks.
 func copyPendingRefs(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange) error {
 	type ref struct {
-		author, elemID, refID int64
+		author, elemID, block int64
 		elemType, refType     int16
 	}
 	var refs []ref
-	seen := map[osmdata.Key]bool{}
+	var blocks []osmdata.Key // of one element: Type the referenced type, ID the block
 	for i := range rows {
 		p := &rows[i]
 		e := &p.Element
 		if !e.Visible || (len(e.Nodes) == 0 && len(e.Members) == 0) {
 			continue
 		}
-		clear(seen)
-		add := func(k osmdata.Key) {
-			if !seen[k] {
-				seen[k] = true
-				refs = append(refs, ref{p.Author, e.ID, k.ID, int16(e.Type), int16(k.Type)})
-			}
-		}
+		blocks = blocks[:0]
 		if e.Type == osmdata.Way {
 			for _, n := range e.Nodes {
-				add(osmdata.Key{Type: osmdata.Node, ID: n})
+				blocks = append(blocks, osmdata.Key{Type: osmdata.Node, ID: n >> refBlockBits})
 			}
 		}
 		if e.Type == osmdata.Relation {
 			for _, m := range e.Members {
-				add(osmdata.Key{Type: m.Type, ID: m.Ref})
+				blocks = append(blocks, osmdata.Key{Type: m.Type, ID: m.Ref >> refBlockBits})
 			}
+		}
+		slices.SortFunc(blocks, func(a, b osmdata.Key) int {
+			if a.Type != b.Type {
+				return int(a.Type) - int(b.Type)
+			}
+			return cmp.Compare(a.ID, b.ID)
+		})
+		for _, k := range slices.Compact(blocks) {
+			refs = append(refs, ref{p.Author, e.ID, k.ID, int16(e.Type), int16(k.Type)})
 		}
 	}
 	if len(refs) == 0 {
 		return nil
 	}
-	_, err := copyBinary(ctx, tx, "pending_refs", []string{"author_id", "elem_type", "elem_id", "ref_type", "ref_id"}, len(refs),
+	_, err := copyBinary(ctx, tx, "pending_ref_blocks", []string{"author_id", "elem_type", "elem_id", "ref_type", "ref_block"}, len(refs),
 		func(i int, c *copyBuffer) {
 			r := &refs[i]
 			c.row(5)
@@ -398,10 +402,10 @@ func copyPendingRefs(ctx context.Context, tx pgx.Tx, rows []storage.PendingChang
 			c.int2(r.elemType)
 			c.int8(r.elemID)
 			c.int2(r.refType)
-			c.int8(r.refID)
+			c.int8(r.block)
 		})
 	if err != nil {
-		return fmt.Errorf("copy pending_refs: %w", err)
+		return fmt.Errorf("copy pending_ref_blocks: %w", err)
 	}
 	return nil
 }
