@@ -151,25 +151,24 @@ const notSuperseded = `NOT EXISTS (SELECT 1 FROM pending_changes p2 JOIN changes
 	WHERE p2.author_id = p.author_id AND p2.elem_type = p.elem_type AND p2.elem_id = p.elem_id
 		AND p2.seq > p.seq AND ` + activeChangeset + `)`
 
-// PendingNodesInBox walks the pending tile index once per tile range, as
-// NodesInBox does, then keeps the rows that are their node's latest.
+// PendingNodesInBox reads the runs of nodes (pending_node_boxes) of the
+// author's active changesets whose box meets box, probes the pending rows
+// of their ids, and keeps the visible ones inside box that are their
+// node's latest. Runs are found from the author's changesets, so the
+// runs of merged and rejected ones cost nothing.
 func (r pendingReader) PendingNodesInBox(ctx context.Context, box osmdata.Box) ([]storage.PendingChange, error) {
-	ranges := osmdata.TilesForBox(box)
-	lo, hi := make([]int64, len(ranges)), make([]int64, len(ranges))
-	for i, rg := range ranges {
-		lo[i], hi[i] = int64(rg.Lo), int64(rg.Hi)
-	}
 	out, err := collectPending(r.db.Query(ctx, `SELECT `+pendingColumns+`
-		FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi)
-		CROSS JOIN LATERAL (
-			SELECT * FROM pending_changes
-			WHERE author_id = $1 AND elem_type = 1 AND visible AND tile BETWEEN r.lo AND r.hi
-				AND lat BETWEEN $4 AND $5 AND lon BETWEEN $6 AND $7
-			OFFSET 0) AS p
-		JOIN changesets c ON c.id = p.changeset_id
-		WHERE `+activeChangeset+` AND `+notSuperseded+`
+		FROM (SELECT DISTINCT b.changeset_id, u.id
+			FROM changesets c
+			JOIN pending_node_boxes b ON b.changeset_id = c.id
+			CROSS JOIN unnest(b.node_ids) AS u(id)
+			WHERE c.user_id = $1 AND `+activeChangeset+`
+				AND b.min_lat <= $3 AND b.max_lat >= $2 AND b.min_lon <= $5 AND b.max_lon >= $4) AS k
+		JOIN pending_changes p ON p.changeset_id = k.changeset_id AND p.elem_type = 1 AND p.elem_id = k.id
+		WHERE p.visible AND p.lat BETWEEN $2 AND $3 AND p.lon BETWEEN $4 AND $5
+			AND `+notSuperseded+`
 		ORDER BY p.elem_id`,
-		r.author, lo, hi, box.MinLat, box.MaxLat, box.MinLon, box.MaxLon))
+		r.author, box.MinLat, box.MaxLat, box.MinLon, box.MaxLon))
 	if err != nil {
 		return nil, fmt.Errorf("pending nodes in box of user %d: %w", r.author, err)
 	}

@@ -166,11 +166,19 @@ func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingCha
 	if err := preparePending(changes, t.cs); err != nil {
 		return err
 	}
+	runs := nodeRuns(changes)
 	var now time.Time
 	var block int64
 	var hasRows bool
-	if err := t.tx.QueryRow(ctx, `SELECT `+dbNow+`, nextval('pending_seq'),
-			EXISTS (SELECT 1 FROM pending_changes WHERE changeset_id = $1)`, t.cs.ID).Scan(&now, &block, &hasRows); err != nil {
+	if err := t.tx.QueryRow(ctx, `WITH runs AS (
+			INSERT INTO pending_node_boxes (changeset_id, min_lat, min_lon, max_lat, max_lon, node_ids)
+			SELECT $1, r.min_lat, r.min_lon, r.max_lat, r.max_lon, ($8::bigint[])[r.lo:r.hi]
+			FROM unnest($2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[])
+				AS r(min_lat, min_lon, max_lat, max_lon, lo, hi))
+		SELECT `+dbNow+`, nextval('pending_seq'),
+			EXISTS (SELECT 1 FROM pending_changes WHERE changeset_id = $1)`,
+		t.cs.ID, runs.minLat, runs.minLon, runs.maxLat, runs.maxLon, runs.lo, runs.hi, runs.ids,
+	).Scan(&now, &block, &hasRows); err != nil {
 		return fmt.Errorf("write pending changes: sequence: %w", err)
 	}
 	now = now.UTC()
@@ -221,6 +229,57 @@ func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingCha
 		}
 	}
 	return nil
+}
+
+// A pending_node_boxes row lists at most nodeBoxRun nodes, all in one
+// quadtile of zoom 14 (a tile number without its last nodeBoxCellBits
+// bits), about 2.4 km wide: a run never spans the jumps of the quadtile
+// order, so its box stays about as small as its nodes' extent.
+const (
+	nodeBoxRun      = 64
+	nodeBoxCellBits = 4
+)
+
+// nodeBoxRuns are pending_node_boxes rows as parallel arrays: run i lists
+// ids[lo[i]-1 : hi[i]] (SQL's 1-based inclusive slice).
+type nodeBoxRuns struct {
+	minLat, minLon, maxLat, maxLon, lo, hi []int32
+	ids                                    []int64
+}
+
+// nodeRuns cuts the visible nodes among changes, in quadtile order, into
+// runs (see the pending_node_boxes migration).
+func nodeRuns(changes []storage.PendingChange) nodeBoxRuns {
+	type node struct {
+		tile     uint32
+		lat, lon int32
+		id       int64
+	}
+	var nodes []node
+	for i := range changes {
+		e := &changes[i].Element
+		if e.Type == osmdata.Node && e.Visible {
+			nodes = append(nodes, node{osmdata.QuadTile(e.Lat, e.Lon), e.Lat, e.Lon, e.ID})
+		}
+	}
+	slices.SortFunc(nodes, func(a, b node) int { return cmp.Compare(a.tile, b.tile) })
+	r := nodeBoxRuns{ids: make([]int64, len(nodes))}
+	for start := 0; start < len(nodes); {
+		first := nodes[start]
+		box := osmdata.Box{MinLat: first.lat, MinLon: first.lon, MaxLat: first.lat, MaxLon: first.lon}
+		end := start
+		for ; end < len(nodes) && end-start < nodeBoxRun && nodes[end].tile>>nodeBoxCellBits == first.tile>>nodeBoxCellBits; end++ {
+			n := nodes[end]
+			r.ids[end] = n.id
+			box.MinLat, box.MaxLat = min(box.MinLat, n.lat), max(box.MaxLat, n.lat)
+			box.MinLon, box.MaxLon = min(box.MinLon, n.lon), max(box.MaxLon, n.lon)
+		}
+		r.minLat, r.minLon = append(r.minLat, box.MinLat), append(r.minLon, box.MinLon)
+		r.maxLat, r.maxLon = append(r.maxLat, box.MaxLat), append(r.maxLon, box.MaxLon)
+		r.lo, r.hi = append(r.lo, int32(start+1)), append(r.hi, int32(end))
+		start = end
+	}
+	return r
 }
 
 // keepVersions records the provisional versions of changes that a later
@@ -275,7 +334,7 @@ func preparePending(changes []storage.PendingChange, cs osmdata.Changeset) error
 
 // pendingWriteColumns are the columns encodePending writes, in its order.
 var pendingWriteColumns = []string{"changeset_id", "elem_type", "elem_id", "author_id", "user_name", "action",
-	"version", "visible", "lat", "lon", "tile", "tags", "nodes", "member_types", "member_ids", "member_roles",
+	"version", "visible", "lat", "lon", "tags", "nodes", "member_types", "member_ids", "member_roles",
 	"base_version", "base_changeset_id", "seq", "uploaded_at"}
 
 // encodePending writes p as a binary COPY row of pendingWriteColumns.
@@ -295,9 +354,7 @@ func encodePending(c *copyBuffer, p *storage.PendingChange) {
 	if e.Type == osmdata.Node {
 		c.int4(e.Lat)
 		c.int4(e.Lon)
-		c.int8(int64(osmdata.QuadTile(e.Lat, e.Lon)))
 	} else {
-		c.null()
 		c.null()
 		c.null()
 	}
