@@ -76,18 +76,6 @@ const (
 	fromDocument
 )
 
-// staged is an element the upload changes: its content as the document
-// left it, and what the net pending row rests on.
-type staged struct {
-	el osmdata.Element
-	// created: the element is new in this changeset (its row is a
-	// Create, or a Delete with BaseVersion 0 once deleted).
-	created       bool
-	baseVersion   int
-	baseChangeset int64
-	order         int // first touched by operation order
-}
-
 type uploader struct {
 	limits  Limits
 	who     *auth.Identity
@@ -97,17 +85,32 @@ type uploader struct {
 	now     time.Time
 
 	// authoritative and latest active pending state of every element the
-	// document mentions or whose parents it needs.
-	authoritative map[osmdata.Key]osmdata.Element
-	pendingOf     map[osmdata.Key]storage.PendingChange
+	// document mentions or whose parents it needs. The pointers are into
+	// what the store returned, and nothing writes through them.
+	authoritative map[osmdata.Key]*osmdata.Element
+	pendingOf     map[osmdata.Key]*storage.PendingChange
 	// parents are the possible users of deleted elements found by the
 	// prefetch (authoritative and pending ways and relations).
 	parents map[osmdata.Key][]osmdata.Key
-	// docUsers are the elements of the document that referred to a key
-	// at some point; the view decides whether they still do.
+	// refLog holds, in operation order, every reference the document's
+	// elements made; docUsers indexes it (up to indexed) when a delete
+	// needs the elements of the document that referred to a key at some
+	// point (the view decides whether they still do). Uploads without
+	// deletes never build the index.
+	refLog   []docRef
 	docUsers map[osmdata.Key][]osmdata.Key
+	indexed  int
 
-	doc          map[osmdata.Key]*staged
+	// doc indexes rows, the net pending row of each element the upload
+	// changes, in the order of their first operation: its content as the
+	// document left it (Element) and what it rests on (BaseVersion,
+	// BaseChangeset); finish fills in the rest. created[i]: row i's
+	// element is new in this changeset (the row is a Create, or a Delete
+	// with BaseVersion 0 once deleted). rows is allocated for one element
+	// per operation, so that pointers into it stay valid.
+	doc          map[osmdata.Key]int
+	rows         []storage.PendingChange
+	created      []bool
 	placeholders map[osmdata.Key]int64
 	freshIDs     map[osmdata.ElementType][]int64
 	parentsOf    map[int64]bool
@@ -128,7 +131,7 @@ func (u *uploader) run(ctx context.Context, ops []Operation) (*DiffResult, error
 		return nil, newError(ErrChangesetFull, nil, u.cs.ID, u.now.Format(closedAtLayout))
 	}
 	creates := map[osmdata.ElementType]int{}
-	seenPlaceholder := map[osmdata.Key]bool{}
+	seenPlaceholder := make(map[osmdata.Key]bool, len(ops))
 	for i := range ops {
 		op := &ops[i]
 		if err := checkStatic(u.limits, u.cs.ID, op); err != nil {
@@ -159,10 +162,12 @@ func (u *uploader) run(ctx context.Context, ops []Operation) (*DiffResult, error
 			u.freshIDs[t] = ids
 		}
 	}
-	u.doc = map[osmdata.Key]*staged{}
-	u.placeholders = map[osmdata.Key]int64{}
+	u.doc = make(map[osmdata.Key]int, len(ops))
+	u.rows = make([]storage.PendingChange, 0, len(ops))
+	u.created = make([]bool, 0, len(ops))
+	u.placeholders = make(map[osmdata.Key]int64, len(seenPlaceholder))
 	u.parentsOf = map[int64]bool{}
-	u.docUsers = map[osmdata.Key][]osmdata.Key{}
+	u.entries = make([]DiffEntry, 0, len(ops))
 	for i := range ops {
 		if err := u.apply(ctx, ops, i); err != nil {
 			return nil, err
@@ -202,8 +207,8 @@ func (u *uploader) prefetch(ctx context.Context, ops []Operation) error {
 			}
 		}
 	}
-	u.authoritative = map[osmdata.Key]osmdata.Element{}
-	u.pendingOf = map[osmdata.Key]storage.PendingChange{}
+	u.authoritative = make(map[osmdata.Key]*osmdata.Element, len(ops))
+	u.pendingOf = map[osmdata.Key]*storage.PendingChange{}
 	u.parents = map[osmdata.Key][]osmdata.Key{}
 	if err := u.load(ctx, mentioned); err != nil {
 		return err
@@ -216,7 +221,7 @@ func (u *uploader) prefetch(ctx context.Context, ops []Operation) error {
 		pk := parent.Key()
 		u.parents[child] = append(u.parents[child], pk)
 		if _, ok := u.authoritative[pk]; !ok {
-			u.authoritative[pk] = *parent
+			u.authoritative[pk] = parent
 		}
 		candidates[pk.Type] = append(candidates[pk.Type], pk.ID)
 	}
@@ -316,8 +321,8 @@ func (u *uploader) load(ctx context.Context, ids map[osmdata.ElementType][]int64
 		if err != nil {
 			return fmt.Errorf("read %d %ss: %w", len(list), t, err)
 		}
-		for _, e := range cur {
-			u.authoritative[e.Key()] = e
+		for i := range cur {
+			u.authoritative[cur[i].Key()] = &cur[i]
 		}
 	}
 	return u.loadPending(ctx, ids)
@@ -333,8 +338,8 @@ func (u *uploader) loadPending(ctx context.Context, ids map[osmdata.ElementType]
 		if err != nil {
 			return fmt.Errorf("read pending %ss: %w", t, err)
 		}
-		for _, c := range changes {
-			u.pendingOf[c.Element.Key()] = c
+		for i := range changes {
+			u.pendingOf[changes[i].Element.Key()] = &changes[i]
 		}
 	}
 	return nil
@@ -343,26 +348,30 @@ func (u *uploader) loadPending(ctx context.Context, ids map[osmdata.ElementType]
 // view is an element as this upload sees it: the document's content, the
 // author's latest pending content, or the authoritative current version.
 func (u *uploader) view(k osmdata.Key) (*osmdata.Element, source) {
-	if s, ok := u.doc[k]; ok {
-		return &s.el, fromDocument
+	if i, ok := u.doc[k]; ok {
+		return &u.rows[i].Element, fromDocument
 	}
 	if p, ok := u.pendingOf[k]; ok {
 		return &p.Element, fromPending
 	}
 	if e, ok := u.authoritative[k]; ok {
-		return &e, fromAuthoritative
+		return e, fromAuthoritative
 	}
 	return nil, fromNowhere
 }
 
 // apply runs operation i.
 func (u *uploader) apply(ctx context.Context, ops []Operation, i int) error {
-	// Work on a copy: placeholders are replaced in the references, and
-	// the caller's operations stay as they were.
+	// Work on a copy: placeholders are replaced in the references (of a
+	// copy of them, when there are any), and the caller's operations stay
+	// as they were.
 	op := &Operation{Action: ops[i].Action, IfUnused: ops[i].IfUnused, Element: ops[i].Element}
-	op.Element.Nodes = slices.Clone(op.Element.Nodes)
-	op.Element.Members = slices.Clone(op.Element.Members)
-	op.Element.Tags = slices.Clone(op.Element.Tags)
+	if slices.ContainsFunc(op.Element.Nodes, func(n int64) bool { return n < 0 }) {
+		op.Element.Nodes = slices.Clone(op.Element.Nodes)
+	}
+	if slices.ContainsFunc(op.Element.Members, func(m osmdata.Member) bool { return m.Ref < 0 }) {
+		op.Element.Members = slices.Clone(op.Element.Members)
+	}
 	written := op.Element.Key() // as the client wrote it
 	var id int64
 	if op.Action == storage.Create {
@@ -373,7 +382,7 @@ func (u *uploader) apply(ctx context.Context, ops []Operation, i int) error {
 		ids := u.freshIDs[written.Type]
 		id, u.freshIDs[written.Type] = ids[0], ids[1:]
 		u.placeholders[written] = id
-		return u.create(op, written, id, i)
+		return u.create(op, written, id)
 	}
 	id = written.ID
 	if id < 0 {
@@ -403,7 +412,7 @@ func (u *uploader) apply(ctx context.Context, ops []Operation, i int) error {
 		if err := u.resolveRefs(&op.Element, written); err != nil {
 			return err
 		}
-		return u.modify(op, written, key, base, i)
+		return u.modify(op, written, key, base)
 	}
 	used, err := u.usedBy(key, ops, i)
 	if err != nil {
@@ -416,7 +425,7 @@ func (u *uploader) apply(ctx context.Context, ops []Operation, i int) error {
 		}
 		return used
 	}
-	return u.remove(written, key, cur, base, i)
+	return u.remove(written, key, cur, base)
 }
 
 // resolved is what a modify or delete rests on.
@@ -449,7 +458,7 @@ func (u *uploader) resolveVersion(ctx context.Context, key osmdata.Key, v int, c
 	}
 	p, hasPending := u.pendingOf[key]
 	if hasPending && p.Element.Version == v {
-		return resolved{version: v, pending: &p}, nil
+		return resolved{version: v, pending: p}, nil
 	}
 	auth, hasAuth := u.authoritative[key]
 	if !hasPending && hasAuth && auth.Version == v {
@@ -576,7 +585,7 @@ func (u *uploader) usedBy(key osmdata.Key, ops []Operation, i int) (*Error, erro
 	}
 	var ways, rels []int64
 	seen := map[osmdata.Key]bool{}
-	for _, pk := range append(slices.Clone(u.parents[key]), u.docUsers[key]...) {
+	for _, pk := range append(slices.Clone(u.parents[key]), u.docUsersOf(key)...) {
 		if seen[pk] || laterInRun(pk) || pk == key {
 			continue
 		}
@@ -654,12 +663,14 @@ func (u *uploader) stamp(e *osmdata.Element) {
 	e.Timestamp = u.now
 }
 
-func (u *uploader) create(op *Operation, written osmdata.Key, id int64, i int) error {
+func (u *uploader) create(op *Operation, written osmdata.Key, id int64) error {
 	e := op.Element
 	e.ID, e.Version, e.Visible = id, 1, true
 	u.stamp(&e)
 	key := e.Key()
-	u.doc[key] = &staged{el: e, created: true, order: i}
+	u.doc[key] = len(u.rows)
+	u.rows = append(u.rows, storage.PendingChange{Element: e})
+	u.created = append(u.created, true)
 	u.noteRefs(&e)
 	u.grow(nil, &e)
 	u.changes++
@@ -667,13 +678,13 @@ func (u *uploader) create(op *Operation, written osmdata.Key, id int64, i int) e
 	return nil
 }
 
-func (u *uploader) modify(op *Operation, written, key osmdata.Key, base resolved, i int) error {
+func (u *uploader) modify(op *Operation, written, key osmdata.Key, base resolved) error {
 	prev, _ := u.view(key)
 	before := *prev
 	e := op.Element
 	e.ID, e.Version, e.Visible = key.ID, base.version+1, true
 	u.stamp(&e)
-	u.stage(key, e, base, i)
+	u.stage(key, e, base)
 	u.noteRefs(&e)
 	u.grow(&before, &e)
 	u.changes++
@@ -681,7 +692,7 @@ func (u *uploader) modify(op *Operation, written, key osmdata.Key, base resolved
 	return nil
 }
 
-func (u *uploader) remove(written, key osmdata.Key, cur *osmdata.Element, base resolved, i int) error {
+func (u *uploader) remove(written, key osmdata.Key, cur *osmdata.Element, base resolved) error {
 	before := *cur
 	e := osmdata.Element{Type: key.Type, ID: key.ID, Version: base.version + 1, Visible: false}
 	if key.Type == osmdata.Node {
@@ -689,7 +700,7 @@ func (u *uploader) remove(written, key osmdata.Key, cur *osmdata.Element, base r
 		e.Lat, e.Lon = before.Lat, before.Lon
 	}
 	u.stamp(&e)
-	u.stage(key, e, base, i)
+	u.stage(key, e, base)
 	u.grow(&before, nil)
 	u.changes++
 	u.entries = append(u.entries, DiffEntry{Type: key.Type, Action: storage.Delete, OldID: written.ID, NewID: key.ID, NewVersion: e.Version})
@@ -705,39 +716,57 @@ func (u *uploader) skip(written, key osmdata.Key, version int) {
 // stage records the element's new content and, on its first operation in
 // the document, what its net pending row rests on (storage.PendingChange's
 // base semantics).
-func (u *uploader) stage(key osmdata.Key, e osmdata.Element, base resolved, i int) {
-	if s, ok := u.doc[key]; ok {
-		s.el = e
+func (u *uploader) stage(key osmdata.Key, e osmdata.Element, base resolved) {
+	if j, ok := u.doc[key]; ok {
+		u.rows[j].Element = e
 		return
 	}
-	s := &staged{el: e, order: i}
+	row := storage.PendingChange{Element: e}
+	created := false
 	switch {
 	case base.authoritative:
-		s.baseVersion = base.version
+		row.BaseVersion = base.version
 	case base.pending != nil && base.pending.Changeset == u.cs.ID:
 		// Already pending in this changeset: the row keeps its base.
-		s.created = base.pending.Action == storage.Create ||
+		created = base.pending.Action == storage.Create ||
 			base.pending.Action == storage.Delete && base.pending.BaseVersion == 0 && base.pending.BaseChangeset == 0
-		s.baseVersion, s.baseChangeset = base.pending.BaseVersion, base.pending.BaseChangeset
+		row.BaseVersion, row.BaseChangeset = base.pending.BaseVersion, base.pending.BaseChangeset
 	case base.pending != nil:
 		// Stacking on another of the author's changesets.
-		s.baseVersion, s.baseChangeset = base.version, base.pending.Changeset
+		row.BaseVersion, row.BaseChangeset = base.version, base.pending.Changeset
 		u.parentsOf[base.pending.Changeset] = true
 	}
-	u.doc[key] = s
+	u.doc[key] = len(u.rows)
+	u.rows = append(u.rows, row)
+	u.created = append(u.created, created)
 }
+
+// docRef is one reference of an element of the document: user refers to
+// ref.
+type docRef struct{ ref, user osmdata.Key }
 
 // noteRefs remembers which elements e refers to, for later deletes.
 func (u *uploader) noteRefs(e *osmdata.Element) {
 	k := e.Key()
 	for _, n := range e.Nodes {
-		nk := osmdata.Key{Type: osmdata.Node, ID: n}
-		u.docUsers[nk] = append(u.docUsers[nk], k)
+		u.refLog = append(u.refLog, docRef{osmdata.Key{Type: osmdata.Node, ID: n}, k})
 	}
 	for _, m := range e.Members {
-		mk := osmdata.Key{Type: m.Type, ID: m.Ref}
-		u.docUsers[mk] = append(u.docUsers[mk], k)
+		u.refLog = append(u.refLog, docRef{osmdata.Key{Type: m.Type, ID: m.Ref}, k})
 	}
+}
+
+// docUsersOf returns the elements of the document that referred to key
+// in the operations so far.
+func (u *uploader) docUsersOf(key osmdata.Key) []osmdata.Key {
+	if u.docUsers == nil {
+		u.docUsers = map[osmdata.Key][]osmdata.Key{}
+	}
+	for _, r := range u.refLog[u.indexed:] {
+		u.docUsers[r.ref] = append(u.docUsers[r.ref], r.user)
+	}
+	u.indexed = len(u.refLog)
+	return u.docUsers[key]
 }
 
 // grow extends the changeset's box as OSM does, simplified: a node's old
@@ -773,28 +802,20 @@ func (u *uploader) finish(ctx context.Context) (*DiffResult, error) {
 	if err := u.growWayNodes(ctx); err != nil {
 		return nil, err
 	}
-	rows := make([]*staged, 0, len(u.doc))
-	for _, s := range u.doc {
-		rows = append(rows, s)
-	}
-	slices.SortFunc(rows, func(a, b *staged) int { return a.order - b.order })
-	changes := make([]storage.PendingChange, 0, len(rows))
-	for _, s := range rows {
-		c := storage.PendingChange{
-			Changeset: u.cs.ID, Author: u.who.UserID, Element: s.el,
-			BaseVersion: s.baseVersion, BaseChangeset: s.baseChangeset, UploadedAt: u.now,
-		}
+	changes := u.rows
+	for i := range changes {
+		c := &changes[i]
+		c.Changeset, c.Author, c.UploadedAt = u.cs.ID, u.who.UserID, u.now
 		switch {
-		case s.created && s.el.Visible:
+		case u.created[i] && c.Element.Visible:
 			c.Action, c.BaseVersion, c.BaseChangeset = storage.Create, 0, 0
-		case s.created:
+		case u.created[i]:
 			c.Action, c.BaseVersion, c.BaseChangeset = storage.Delete, 0, 0
-		case s.el.Visible:
+		case c.Element.Visible:
 			c.Action = storage.Modify
 		default:
 			c.Action = storage.Delete
 		}
-		changes = append(changes, c)
 	}
 	if len(changes) > 0 {
 		if err := u.tx.WritePending(ctx, changes); err != nil {
@@ -823,7 +844,8 @@ func (u *uploader) finish(ctx context.Context) (*DiffResult, error) {
 // box, reading in one go those the upload has not seen.
 func (u *uploader) growWayNodes(ctx context.Context) error {
 	var unseen []int64
-	for _, id := range uniqueIDs(u.boxNodes) {
+	nodes := uniqueIDs(u.boxNodes)
+	for _, id := range nodes {
 		if el, _ := u.view(osmdata.Key{Type: osmdata.Node, ID: id}); el == nil {
 			unseen = append(unseen, id)
 		}
@@ -833,7 +855,7 @@ func (u *uploader) growWayNodes(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, id := range uniqueIDs(u.boxNodes) {
+	for _, id := range nodes {
 		if el, _ := u.view(osmdata.Key{Type: osmdata.Node, ID: id}); el != nil && el.Visible {
 			u.growPoint(el.Lat, el.Lon)
 		}
