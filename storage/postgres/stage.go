@@ -151,11 +151,12 @@ const seqBlockBits = 24
 
 // WritePending replaces the changeset's pending rows of the given
 // elements in a few bulk statements: one takes the seq block and the
-// upload time and says whether the changeset has rows yet; only if it
-// has, one deletes the rows being replaced and keeps their versions in
-// pending_versions; then one COPY writes the rows and one their
-// references. Deleting then copying stands in for INSERT … ON CONFLICT,
-// which COPY does not have.
+// upload time, says whether the changeset has rows yet and records the
+// runs of its visible nodes (pending_node_boxes); only if the changeset
+// had rows, one deletes the rows being replaced and keeps their versions
+// in pending_versions; then one COPY writes the rows and one the blocks
+// of their references (pending_ref_blocks). Deleting then copying stands
+// in for INSERT … ON CONFLICT, which COPY does not have.
 func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingChange) error {
 	if len(changes) == 0 {
 		return nil
