@@ -218,7 +218,7 @@ func (t *stageTx) WritePending(ctx context.Context, changes []storage.PendingCha
 			return fmt.Errorf("write pending changes: replace: %w", err)
 		}
 	}
-	if err := copyPending(ctx, t.tx, rows); err != nil {
+	if err := copyPending(ctx, t.tx, rows, elementOrder(rows)); err != nil {
 		return fmt.Errorf("write pending changes: %w", err)
 	}
 	if err := copyPendingRefs(ctx, t.tx, rows); err != nil {
@@ -401,9 +401,38 @@ func encodePending(c *copyBuffer, p *storage.PendingChange) {
 	c.timestamptz(p.UploadedAt)
 }
 
-func copyPending(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange) error {
-	n, err := copyBinary(ctx, tx, "pending_changes", pendingWriteColumns, len(rows),
-		func(i int, c *copyBuffer) { encodePending(c, &rows[i]) })
+// elementOrder returns the indexes of rows in the order of their element
+// (type, then id). That is the order of both indexes of pending_changes
+// past the changeset and the author: inserting keys in ascending order
+// lets PostgreSQL append to the rightmost leaf of a B-tree without
+// descending it when the upload's keys are the greatest (its changeset
+// the newest, its created elements' ids the highest), and keeps
+// consecutive inserts on one leaf otherwise. A document interleaves
+// types (nodes, then the way using them, then more nodes); the order of
+// the rows is not data, Seq is.
+func elementOrder(rows []storage.PendingChange) []int32 {
+	order := make([]int32, len(rows))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := rows[a].Element.Key(), rows[b].Element.Key()
+		if ka.Type != kb.Type {
+			return cmp.Compare(ka.Type, kb.Type)
+		}
+		return cmp.Compare(ka.ID, kb.ID)
+	})
+	return order
+}
+
+// copyPending copies rows into pending_changes, in the given order of
+// their indexes (nil: as they are).
+func copyPending(ctx context.Context, tx pgx.Tx, rows []storage.PendingChange, order []int32) error {
+	encode := func(i int, c *copyBuffer) { encodePending(c, &rows[i]) }
+	if order != nil {
+		encode = func(i int, c *copyBuffer) { encodePending(c, &rows[order[i]]) }
+	}
+	n, err := copyBinary(ctx, tx, "pending_changes", pendingWriteColumns, len(rows), encode)
 	if err != nil {
 		return fmt.Errorf("copy pending_changes: %w", err)
 	}
@@ -479,7 +508,7 @@ func (s *Store) CopyPendingBaseline(ctx context.Context, changes []storage.Pendi
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	start := time.Now()
-	if err := copyPending(ctx, tx, changes); err != nil {
+	if err := copyPending(ctx, tx, changes, nil); err != nil {
 		return 0, fmt.Errorf("copy pending baseline: %w", err)
 	}
 	return time.Since(start), nil
