@@ -34,6 +34,11 @@ import (
 
 // upload runs Upload.
 func (s *Service) upload(ctx context.Context, who *auth.Identity, id int64, ops []Operation) (*DiffResult, error) {
+	return s.uploadAfter(ctx, who, id, ops, nil)
+}
+
+// uploadAfter runs upload with the work done ahead for it, if any.
+func (s *Service) uploadAfter(ctx context.Context, who *auth.Identity, id int64, ops []Operation, early *ahead) (*DiffResult, error) {
 	if err := requireAuthor(who); err != nil {
 		return nil, err
 	}
@@ -41,8 +46,9 @@ func (s *Service) upload(ctx context.Context, who *auth.Identity, id int64, ops 
 	err := s.editing.Stage(ctx, id, who.UserID, func(ctx context.Context, tx storage.StageTx) error {
 		u := &uploader{
 			limits: s.limits, who: who, tx: tx, pending: tx.Pending(),
-			cs:  tx.LockedChangeset(),
-			now: time.Now().UTC().Truncate(time.Second),
+			cs:    tx.LockedChangeset(),
+			now:   time.Now().UTC().Truncate(time.Second),
+			ahead: early,
 		}
 		res, err := u.run(ctx, ops)
 		result = res
@@ -83,6 +89,9 @@ type uploader struct {
 	pending storage.PendingReader
 	cs      osmdata.Changeset
 	now     time.Time
+	// ahead, when not nil, took ids and read current versions while the
+	// document was parsed.
+	ahead *ahead
 
 	// authoritative and latest active pending state of every element the
 	// document mentions or whose parents it needs. The pointers are into
@@ -150,8 +159,19 @@ func (u *uploader) run(ctx context.Context, ops []Operation) (*DiffResult, error
 		return nil, err
 	}
 	u.freshIDs = map[osmdata.ElementType][]int64{}
+	if u.ahead != nil {
+		if err := u.ahead.wait(); err != nil {
+			return nil, err
+		}
+		for t, list := range u.ahead.ids {
+			if len(list) > creates[t] {
+				return nil, fmt.Errorf("%d %s ids were taken ahead for %d creates", len(list), t, creates[t])
+			}
+			u.freshIDs[t] = list
+		}
+	}
 	for _, t := range osmdata.ElementTypes {
-		if n := creates[t]; n > 0 {
+		if n := creates[t] - len(u.freshIDs[t]); n > 0 {
 			ids, err := u.tx.AllocateIDs(ctx, t, n)
 			if err != nil {
 				return nil, fmt.Errorf("allocate %d %s ids: %w", n, t, err)
@@ -159,7 +179,7 @@ func (u *uploader) run(ctx context.Context, ops []Operation) (*DiffResult, error
 			if len(ids) != n {
 				return nil, fmt.Errorf("allocate %d %s ids: got %d", n, t, len(ids))
 			}
-			u.freshIDs[t] = ids
+			u.freshIDs[t] = append(u.freshIDs[t], ids...)
 		}
 	}
 	u.doc = make(map[osmdata.Key]int, len(ops))
@@ -185,32 +205,14 @@ func (u *uploader) run(ctx context.Context, ops []Operation) (*DiffResult, error
 func (u *uploader) prefetch(ctx context.Context, ops []Operation) error {
 	mentioned := map[osmdata.ElementType][]int64{}
 	deleted := map[osmdata.ElementType][]int64{}
-	for i := range ops {
-		e := &ops[i].Element
-		if e.ID > 0 {
-			mentioned[e.Type] = append(mentioned[e.Type], e.ID)
-			if ops[i].Action == storage.Delete {
-				deleted[e.Type] = append(deleted[e.Type], e.ID)
-			}
-		}
-		if ops[i].Action == storage.Delete {
-			continue
-		}
-		for _, n := range e.Nodes {
-			if n > 0 {
-				mentioned[osmdata.Node] = append(mentioned[osmdata.Node], n)
-			}
-		}
-		for _, m := range e.Members {
-			if m.Ref > 0 {
-				mentioned[m.Type] = append(mentioned[m.Type], m.Ref)
-			}
-		}
-	}
+	addMentioned(ops, mentioned, deleted)
 	u.authoritative = make(map[osmdata.Key]*osmdata.Element, len(ops))
 	u.pendingOf = map[osmdata.Key]*storage.PendingChange{}
 	u.parents = map[osmdata.Key][]osmdata.Key{}
-	if err := u.load(ctx, mentioned); err != nil {
+	if err := u.loadAhead(ctx, mentioned); err != nil {
+		return err
+	}
+	if err := u.loadPending(ctx, mentioned); err != nil {
 		return err
 	}
 
@@ -302,8 +304,41 @@ func memberKeys(rel *osmdata.Element, t osmdata.ElementType, want map[int64]bool
 	return out
 }
 
+// loadAhead takes the current versions read while the document was
+// parsed, and reads in the transaction those of ids not read then.
+func (u *uploader) loadAhead(ctx context.Context, ids map[osmdata.ElementType][]int64) error {
+	if u.ahead == nil {
+		return u.loadAuthoritative(ctx, ids)
+	}
+	if err := u.ahead.wait(); err != nil {
+		return err
+	}
+	for _, cur := range u.ahead.states {
+		for i := range cur {
+			u.authoritative[cur[i].Key()] = &cur[i]
+		}
+	}
+	rest := map[osmdata.ElementType][]int64{}
+	for t, list := range ids {
+		for _, id := range list {
+			if !u.ahead.requested[osmdata.Key{Type: t, ID: id}] {
+				rest[t] = append(rest[t], id)
+			}
+		}
+	}
+	return u.loadAuthoritative(ctx, rest)
+}
+
 // load reads the authoritative and pending state of ids.
 func (u *uploader) load(ctx context.Context, ids map[osmdata.ElementType][]int64) error {
+	if err := u.loadAuthoritative(ctx, ids); err != nil {
+		return err
+	}
+	return u.loadPending(ctx, ids)
+}
+
+// loadAuthoritative reads the current versions of ids in the transaction.
+func (u *uploader) loadAuthoritative(ctx context.Context, ids map[osmdata.ElementType][]int64) error {
 	for _, t := range osmdata.ElementTypes {
 		list := uniqueIDs(ids[t])
 		if len(list) == 0 {
@@ -325,7 +360,7 @@ func (u *uploader) load(ctx context.Context, ids map[osmdata.ElementType][]int64
 			u.authoritative[cur[i].Key()] = &cur[i]
 		}
 	}
-	return u.loadPending(ctx, ids)
+	return nil
 }
 
 func (u *uploader) loadPending(ctx context.Context, ids map[osmdata.ElementType][]int64) error {

@@ -98,16 +98,25 @@ func (s *Service) UploadOsmChange(ctx context.Context, who *auth.Identity, id in
 	case !osmdata.ChangesetOpen(&cs, time.Now()):
 		return nil, closedError(cs)
 	}
-	ops, err := s.parseOsmChange(body)
+	var early *ahead
+	if store, ok := s.store.(storage.EarlyReader); ok {
+		early = startAhead(ctx, store, s.limits.MaxChangesetChanges-cs.NumChanges)
+		defer early.wait() // nothing runs on after the answer
+	}
+	ops, err := s.parseOsmChange(body, early)
 	if err != nil {
 		return nil, err
 	}
-	return s.upload(ctx, who, id, ops)
+	return s.uploadAfter(ctx, who, id, ops, early)
 }
 
 // parseOsmChange reads an osmChange document into operations, in
-// document order.
-func (s *Service) parseOsmChange(body io.Reader) ([]Operation, error) {
+// document order, handing them over to early (when not nil) a chunk at a
+// time.
+func (s *Service) parseOsmChange(body io.Reader, early *ahead) ([]Operation, error) {
+	if early != nil {
+		defer early.handedOver()
+	}
 	rd := osmchange.NewReader(body, s.parserLimits())
 	// Past opChunk operations, they are gathered in chunks and copied once
 	// at the end: growing one slice by doubling allocated and cleared four
@@ -125,9 +134,15 @@ func (s *Service) parseOsmChange(body io.Reader) ([]Operation, error) {
 		}
 		if len(ops) == cap(ops) && cap(ops) >= opChunk {
 			full = append(full, ops)
+			if early != nil {
+				early.parsed(ops)
+			}
 			ops = make([]Operation, 0, opChunk)
 		}
 		ops = append(ops, Operation{Action: storage.Action(op.Action), IfUnused: op.IfUnused, Element: op.Element})
+	}
+	if early != nil {
+		early.parsed(ops)
 	}
 	if len(full) == 0 {
 		return ops, nil

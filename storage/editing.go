@@ -205,3 +205,21 @@ type StageTx interface {
 type StateReader interface {
 	CurrentStates(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error)
 }
+
+// EarlyReader is an optional part of an Editing store: the work of an
+// upload that needs no transaction, which an upload may do on the
+// store's other connections while it still reads its document. Its
+// methods are safe for concurrent use.
+type EarlyReader interface {
+	// CurrentStates is StateReader's, read outside the upload's
+	// transaction and before it: what the client built its document on
+	// was committed before it sent the document, so such a read sees it;
+	// a merge committed while the document arrives may be missed, as it
+	// may be after a read inside the transaction, and the merge of the
+	// upload checks the versions again.
+	StateReader
+	// AllocateIDs hands out n final ids of type t as StageTx.AllocateIDs
+	// does; ids an upload took and did not use (it failed) are not handed
+	// out again, as with ids taken by a transaction that rolled back.
+	AllocateIDs(ctx context.Context, t osmdata.ElementType, n int) ([]int64, error)
+}

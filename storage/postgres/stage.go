@@ -88,6 +88,16 @@ var idSequences = map[osmdata.ElementType]string{
 // Like any sequence, ids taken by a transaction that rolls back are not
 // handed out again.
 func (t *stageTx) AllocateIDs(ctx context.Context, typ osmdata.ElementType, n int) ([]int64, error) {
+	return allocateIDs(ctx, t.tx, typ, n)
+}
+
+// AllocateIDs is the stage's AllocateIDs outside any transaction
+// (storage.EarlyReader): a sequence is not transactional anyway.
+func (s *Store) AllocateIDs(ctx context.Context, typ osmdata.ElementType, n int) ([]int64, error) {
+	return allocateIDs(ctx, s.pool, typ, n)
+}
+
+func allocateIDs(ctx context.Context, db dbtx, typ osmdata.ElementType, n int) ([]int64, error) {
 	seq, ok := idSequences[typ]
 	if !ok {
 		return nil, fmt.Errorf("allocate ids: unknown element type %d", typ)
@@ -96,7 +106,7 @@ func (t *stageTx) AllocateIDs(ctx context.Context, typ osmdata.ElementType, n in
 		return nil, nil
 	}
 	var ids []int64
-	if err := t.tx.QueryRow(ctx, `SELECT array(SELECT nextval('`+seq+`') FROM generate_series(1, $1))`, n).Scan(&ids); err != nil {
+	if err := db.QueryRow(ctx, `SELECT array(SELECT nextval('`+seq+`') FROM generate_series(1, $1))`, n).Scan(&ids); err != nil {
 		return nil, fmt.Errorf("allocate %d %s ids: %w", n, typ, err)
 	}
 	slices.Sort(ids)
@@ -525,14 +535,29 @@ var stateColumns = map[osmdata.ElementType]string{
 // CurrentStates reads the current versions through the current-version
 // index (see Stage for the planner's cost of a page).
 func (t *stageTx) CurrentStates(ctx context.Context, typ osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+	return currentStates(ctx, t.tx, typ, `SELECT e.id, e.version, e.visible, `+stateColumns[typ]+`
+		FROM `+tableOf[typ]+` AS e WHERE is_current AND id = ANY($1)`, ids)
+}
+
+// CurrentStates is the stage's CurrentStates on the pool
+// (storage.EarlyReader). It probes the current-version index once per id
+// (the OFFSET keeps the planner from turning the probes into a scan of
+// a small table), since it cannot set the cost of a page as Stage does
+// without a transaction of its own.
+func (s *Store) CurrentStates(ctx context.Context, typ osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
+	return currentStates(ctx, s.pool, typ, `SELECT e.id, e.version, e.visible, `+stateColumns[typ]+`
+		FROM unnest($1::bigint[]) AS k(id)
+		CROSS JOIN LATERAL (SELECT * FROM `+tableOf[typ]+` WHERE id = k.id AND is_current OFFSET 0) AS e`, ids)
+}
+
+func currentStates(ctx context.Context, db dbtx, typ osmdata.ElementType, query string, ids []int64) ([]osmdata.Element, error) {
 	if err := checkType(typ); err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := t.tx.Query(ctx, `SELECT e.id, e.version, e.visible, `+stateColumns[typ]+`
-		FROM `+tableOf[typ]+` AS e WHERE is_current AND id = ANY($1)`, ids)
+	rows, err := db.Query(ctx, query, ids)
 	if err != nil {
 		return nil, fmt.Errorf("current %s states: %w", typ, err)
 	}
@@ -576,4 +601,7 @@ func (t *stageTx) CurrentStates(ctx context.Context, typ osmdata.ElementType, id
 	return out, nil
 }
 
-var _ storage.StateReader = (*stageTx)(nil)
+var (
+	_ storage.StateReader = (*stageTx)(nil)
+	_ storage.EarlyReader = (*Store)(nil)
+)
