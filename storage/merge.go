@@ -114,8 +114,7 @@ type OutboxEntry struct {
 }
 
 // Merger is the merge (design.md): the one way pending changes become
-// authoritative. Not yet part of Store: both backends add it there once
-// both implement it.
+// authoritative.
 type Merger interface {
 	// Merge makes changeset id's pending changes authoritative in one
 	// transaction, under the merge lock that also allocates merge_seq:

@@ -31,6 +31,8 @@ type Store interface {
 	Reader
 	Accounts
 	Editing
+	Merger
+	MergeQueue
 	// Import loads the initial dataset from src in one transaction. It
 	// refuses a dataset that already has elements, changesets or accounts
 	// (ErrNotEmpty), accepts

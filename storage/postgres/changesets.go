@@ -136,7 +136,7 @@ func (s *Store) UpdateChangesetTags(ctx context.Context, id, uid int64, tags osm
 // CloseChangeset closes and submits.
 func (s *Store) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Changeset, error) {
 	return s.changeOwnChangeset(ctx, id, uid, "close changeset",
-		`UPDATE changesets SET is_open = false, closed_at = `+dbNow+`, review_state = 'submitted'
+		`UPDATE changesets SET is_open = false, closed_at = `+dbNow+`, review_state = 'submitted', policy_decided = false
 		WHERE id = $1 RETURNING `+changesetColumns)
 }
 
@@ -149,7 +149,7 @@ func (s *Store) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 			SELECT id FROM changesets
 			WHERE is_open AND (closed_at <= now() OR num_changes >= `+maxChanges+`)
 			FOR UPDATE SKIP LOCKED)
-		UPDATE changesets c SET is_open = false, closed_at = least(c.closed_at, `+dbNow+`), review_state = 'submitted'
+		UPDATE changesets c SET is_open = false, closed_at = least(c.closed_at, `+dbNow+`), review_state = 'submitted', policy_decided = false
 		FROM due WHERE c.id = due.id
 		RETURNING c.id`)
 	if err != nil {
@@ -169,10 +169,10 @@ func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.Revi
 	case osmdata.ReviewNone:
 		return osmdata.Changeset{}, fmt.Errorf("set review state of changeset %d: the state cannot go back to none", id)
 	case osmdata.ReviewChangesRequested, osmdata.ReviewConflicted:
-		update = `UPDATE changesets SET review_state = $2, is_open = true, opened_at = ` + dbNow + `,
+		update = `UPDATE changesets SET review_state = $2, policy_decided = false, is_open = true, opened_at = ` + dbNow + `,
 			closed_at = ` + dbNow + ` + ` + idleInterval + ` WHERE id = $1 RETURNING ` + changesetColumns
 	default:
-		update = `UPDATE changesets SET review_state = $2, is_open = false,
+		update = `UPDATE changesets SET review_state = $2, policy_decided = false, is_open = false,
 			closed_at = CASE WHEN is_open THEN least(closed_at, ` + dbNow + `) ELSE closed_at END
 			WHERE id = $1 RETURNING ` + changesetColumns
 	}

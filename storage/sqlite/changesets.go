@@ -163,7 +163,7 @@ func (s *Store) UpdateChangesetTags(ctx context.Context, id, uid int64, tags osm
 // CloseChangeset closes and submits.
 func (s *Store) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Changeset, error) {
 	return s.changeOwnChangeset(ctx, id, uid, "close changeset",
-		`UPDATE changesets SET is_open = 0, closed_at = unixepoch(), review_state = 'submitted'
+		`UPDATE changesets SET is_open = 0, closed_at = unixepoch(), review_state = 'submitted', policy_decided = 0
 		WHERE id = ?1 RETURNING `+changesetColumns)
 }
 
@@ -175,7 +175,7 @@ func (s *Store) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 	var ids []int64
 	err := s.writeTx(ctx, "close due changesets", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE changesets
-			SET is_open = 0, closed_at = min(closed_at, unixepoch()), review_state = 'submitted'
+			SET is_open = 0, closed_at = min(closed_at, unixepoch()), review_state = 'submitted', policy_decided = 0
 			WHERE is_open AND (closed_at <= unixepoch() OR num_changes >= `+maxChanges+`)
 			RETURNING id`)
 		if err != nil {
@@ -207,10 +207,10 @@ func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.Revi
 	case osmdata.ReviewNone:
 		return osmdata.Changeset{}, fmt.Errorf("set review state of changeset %d: the state cannot go back to none", id)
 	case osmdata.ReviewChangesRequested, osmdata.ReviewConflicted:
-		update = `UPDATE changesets SET review_state = ?2, is_open = 1, opened_at = unixepoch(),
+		update = `UPDATE changesets SET review_state = ?2, policy_decided = 0, is_open = 1, opened_at = unixepoch(),
 			closed_at = unixepoch() + ` + idleSeconds + ` WHERE id = ?1 RETURNING ` + changesetColumns
 	default:
-		update = `UPDATE changesets SET review_state = ?2, is_open = 0,
+		update = `UPDATE changesets SET review_state = ?2, policy_decided = 0, is_open = 0,
 			closed_at = CASE WHEN is_open THEN min(closed_at, unixepoch()) ELSE closed_at END
 			WHERE id = ?1 RETURNING ` + changesetColumns
 	}
