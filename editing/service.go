@@ -72,6 +72,8 @@ type Service struct {
 	editing storage.Editing
 	limits  Limits
 	logger  *slog.Logger
+	// submitted is called after a close commits a submission.
+	submitted func()
 }
 
 // ErrNoEditing: the store does not implement storage.Editing.
@@ -89,6 +91,18 @@ func NewService(store storage.Store, limits Limits, logger *slog.Logger) (*Servi
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, editing: ed, limits: limits.withDefaults(), logger: logger}, nil
+}
+
+// OnSubmit registers fn, called after each close that submits a
+// changeset commits (explicit closes and this service's sweeper), so that
+// the merge job starts at once instead of at its next poll. Call it
+// before serving; fn must not block.
+func (s *Service) OnSubmit(fn func()) { s.submitted = fn }
+
+func (s *Service) notifySubmitted() {
+	if s.submitted != nil {
+		s.submitted()
+	}
 }
 
 // Limits returns the limits in force, defaults filled in.
@@ -139,6 +153,7 @@ func (s *Service) CloseChangeset(ctx context.Context, who *auth.Identity, id int
 	if err != nil {
 		return osmdata.Changeset{}, s.changesetError(ctx, id, err)
 	}
+	s.notifySubmitted()
 	return cs, nil
 }
 

@@ -22,11 +22,14 @@ type Sweeper struct {
 	// Period between sweeps; DefaultSweepPeriod when zero.
 	Period time.Duration
 	Logger *slog.Logger
+	// Submitted, when set, is called after a sweep closed (and so
+	// submitted) changesets.
+	Submitted func()
 }
 
 // NewSweeper returns the sweeper of the service's store.
 func (s *Service) NewSweeper(period time.Duration) *Sweeper {
-	return &Sweeper{Store: s.editing, Period: period, Logger: s.logger}
+	return &Sweeper{Store: s.editing, Period: period, Logger: s.logger, Submitted: s.notifySubmitted}
 }
 
 // Run sweeps once right away, then every Period, until ctx is done. A
@@ -64,6 +67,9 @@ func (w *Sweeper) Sweep(ctx context.Context) []int64 {
 	}
 	if len(closed) > 0 {
 		logger.Info("auto-closed changesets", "count", len(closed), "ids", closed)
+		if w.Submitted != nil {
+			w.Submitted()
+		}
 	}
 	return closed
 }

@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/geocommuns/geocommuns/auth/oauth"
+	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/editing/osmapi"
 	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/review"
 	"github.com/geocommuns/geocommuns/storage"
 )
 
@@ -49,6 +51,15 @@ type Config struct {
 	// bodies, compressed and after decompression, and Connect request
 	// messages alike. Zero means editing.DefaultMaxUploadBytes (50 MB).
 	MaxUploadBytes int64
+	// SweepPeriod is how often due changesets are closed
+	// (editing.DefaultSweepPeriod when zero).
+	SweepPeriod time.Duration
+	// MergePoll is how often the merge job looks for work this process
+	// was not told about (review.DefaultMergePoll when zero).
+	MergePoll time.Duration
+	// Policy decides which submissions merge without a reviewer;
+	// review.TrustedAuthors when nil.
+	Policy review.Policy
 }
 
 // Defaults of Config.
@@ -82,6 +93,9 @@ type Server struct {
 	logger  *slog.Logger
 	mux     *http.ServeMux
 	handler http.Handler
+	// edit is nil for a store that cannot edit.
+	edit  *editing.Service
+	merge *review.MergeJob
 }
 
 // New builds the server and its routes; Run starts it.
@@ -93,6 +107,8 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	s := &Server{cfg: cfg, store: store, logger: logger, mux: http.NewServeMux()}
 
 	edit := s.newEditing()
+	s.edit = edit
+	s.merge = s.newMergeJob(edit)
 	api := &osmapi.API{Reader: store, Editing: edit, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
 	api.Register(s.mux)
 	s.registerConnect(edit)
@@ -146,6 +162,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// its hijacked connections escape Shutdown.
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
+
+	// The jobs stop after the requests have: a close answered during the
+	// grace period still kicks the merge job.
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	waitJobs := s.startJobs(jobsCtx)
+	defer func() { stopJobs(); waitJobs() }()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

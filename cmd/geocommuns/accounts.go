@@ -60,7 +60,7 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			"account also signs in with HTTP Basic and on the OAuth 2 sign-in page.")
 	sf.register(fs)
 	fs.StringVar(&role, "role", "contributor", "the account's `role`: contributor, reviewer or admin")
-	fs.BoolVar(&trusted, "trusted", false, "mark the account trusted")
+	fs.BoolVar(&trusted, "trusted", false, "mark the account trusted: its changesets merge as soon as they are submitted, without a reviewer")
 	fs.StringVar(&password, "password", "", "the account's `password` (visible to other local users in the process list: prefer --password-stdin)")
 	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	positional, err := parseInterspersed(fs, e, args)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/osmdata/osmfile"
+	"github.com/geocommuns/geocommuns/review"
 	"github.com/geocommuns/geocommuns/server"
 	"github.com/geocommuns/geocommuns/storage"
 )
@@ -23,11 +24,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		demoFile string
 		timeout  time.Duration
 		sweep    time.Duration
+		poll     time.Duration
 		maxBody  int64
 	)
 	fs := newFlagSet(e, "serve", "",
-		"Serves the OSM API 0.6 reads as openstreetmap.org's cgimap does, /healthz, /readyz and\n"+
-			"Prometheus /metrics, over HTTP/1.1 and h2c on one listener, until SIGINT or SIGTERM.")
+		"Serves the OSM API 0.6 as openstreetmap.org's cgimap does, the Connect services, /healthz,\n"+
+			"/readyz and Prometheus /metrics, over HTTP/1.1 and h2c on one listener, until SIGINT or\n"+
+			"SIGTERM. Closing changesets submits them; those of trusted contributors merge at once.\n"+
+			"Several processes may serve one PostgreSQL dataset.")
 	fs.StringVar(&listen, "listen", "127.0.0.1:8080", "the TCP `address` to serve on")
 	sf.register(fs)
 	fs.BoolVar(&demo, "demo", false, "import the Andorra extract first if the dataset is empty")
@@ -35,6 +39,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&timeout, "request-timeout", server.DefaultRequestTimeout, "how long one request may take")
 	fs.Int64Var(&maxBody, "max-upload-bytes", editing.DefaultMaxUploadBytes, "the most `bytes` a request body may hold after decompression (OSM API uploads and Connect messages); more is answered 413")
 	fs.DurationVar(&sweep, "sweep-period", editing.DefaultSweepPeriod, "how often to close changesets that are due (idle, old or full)")
+	fs.DurationVar(&poll, "merge-poll", review.DefaultMergePoll, "how often to look for changesets to merge that another process submitted or approved, or left when it stopped")
 	hf.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, e, args); err != nil {
@@ -57,8 +62,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody}, store, logger)
-	go (&editing.Sweeper{Store: store, Period: sweep, Logger: logger}).Run(ctx)
+	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
+		SweepPeriod: sweep, MergePoll: poll}, store, logger)
 	return srv.Run(ctx)
 }
 

@@ -1,0 +1,163 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// DefaultMergePoll is how often the merge job looks for work it was not
+// told about: submissions and approvals in other processes, and work a
+// crashed process left.
+const DefaultMergePoll = time.Second
+
+// mergeBatch is how many changesets one look at the queue takes.
+const mergeBatch = 500
+
+// MergeJob asks the policy about every new submission and merges every
+// approved changeset. Every server process runs one on the shared store:
+// the queue lives in the store (storage.MergeQueue), decisions are
+// conditional updates, and the merge itself re-checks the review state
+// under the merge lock, so a changeset is decided once and merged once
+// whichever processes see it, and a process that dies mid-merge loses
+// nothing (its transaction rolls back, another process merges).
+type MergeJob struct {
+	store  storage.Store
+	policy Policy
+	poll   time.Duration
+	logger *slog.Logger
+	kick   chan struct{}
+}
+
+// NewMergeJob returns the merge job of store. A zero poll is
+// DefaultMergePoll; a nil logger discards.
+func NewMergeJob(store storage.Store, policy Policy, poll time.Duration, logger *slog.Logger) *MergeJob {
+	if poll <= 0 {
+		poll = DefaultMergePoll
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &MergeJob{store: store, policy: policy, poll: poll, logger: logger, kick: make(chan struct{}, 1)}
+}
+
+// Kick makes Run look at the queue now rather than at its next poll: a
+// changeset submitted in this process merges without waiting. It never
+// blocks.
+func (j *MergeJob) Kick() {
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run works through the queue at once, then on every Kick and every poll,
+// until ctx is done. A failing step is logged and retried at the next
+// one: a store briefly unavailable must not stop merging for good.
+func (j *MergeJob) Run(ctx context.Context) {
+	ticker := time.NewTicker(j.poll)
+	defer ticker.Stop()
+	for {
+		if _, err := j.Step(ctx); err != nil && ctx.Err() == nil {
+			j.logger.Error("merge job step failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-j.kick:
+		case <-ticker.C:
+		}
+	}
+}
+
+// Step decides on every undecided submission and merges every approved
+// changeset it can, repeating while that changes anything (a merged
+// parent lets its children merge). It returns the number of merges this
+// process made.
+func (j *MergeJob) Step(ctx context.Context) (int, error) {
+	merged := 0
+	for {
+		decided, err := j.decide(ctx)
+		if err != nil {
+			return merged, err
+		}
+		n, changed, err := j.mergeApproved(ctx)
+		merged += n
+		if err != nil {
+			return merged, err
+		}
+		if decided == 0 && !changed {
+			return merged, nil
+		}
+	}
+}
+
+// decide asks the policy about the submissions nobody has decided on.
+func (j *MergeJob) decide(ctx context.Context) (int, error) {
+	undecided, err := j.store.UndecidedChangesets(ctx, mergeBatch)
+	if err != nil {
+		return 0, err
+	}
+	decided := 0
+	for _, cs := range undecided {
+		author, err := j.store.Account(ctx, cs.UID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return decided, fmt.Errorf("author of changeset %d: %w", cs.ID, err)
+		}
+		approve, err := j.policy.Approve(ctx, cs, author)
+		if err != nil {
+			return decided, fmt.Errorf("policy on changeset %d: %w", cs.ID, err)
+		}
+		ok, err := j.store.DecideChangeset(ctx, cs.ID, approve)
+		if err != nil {
+			return decided, err
+		}
+		if ok {
+			decided++
+			j.logger.Info("changeset decided", "changeset", cs.ID, "approved", approve)
+		}
+	}
+	return decided, nil
+}
+
+// mergeApproved merges the approved changesets, lowest id first. changed
+// reports whether any changeset left the approved state (merged or
+// conflicted), which may unblock others.
+func (j *MergeJob) mergeApproved(ctx context.Context) (merged int, changed bool, err error) {
+	approved, err := j.store.ApprovedChangesets(ctx, mergeBatch)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, id := range approved {
+		if ctx.Err() != nil {
+			return merged, changed, ctx.Err()
+		}
+		start := time.Now()
+		// A merge that has begun runs to its end, also when the process
+		// is asked to stop: its work is not lost to a rollback.
+		entry, err := j.store.Merge(context.WithoutCancel(ctx), id)
+		var conflict *storage.ConflictError
+		switch {
+		case err == nil:
+			merged++
+			changed = true
+			j.logger.Info("changeset merged", "changeset", id, "merge_seq", entry.Seq,
+				"elements", len(entry.Versions), "duration", time.Since(start))
+		case errors.As(err, &conflict) && conflict.OnlyWaitsForParents():
+			// Stays approved; merges after its parents.
+		case errors.As(err, &conflict):
+			changed = true
+			j.logger.Warn("changeset conflicted", "changeset", id, "conflicts", len(conflict.Conflicts), "err", err)
+		case errors.Is(err, storage.ErrNotMergeable):
+			// Another process merged it (or a reviewer moved it) since
+			// the queue was read.
+		default:
+			return merged, changed, err
+		}
+	}
+	return merged, changed, nil
+}
