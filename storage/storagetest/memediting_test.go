@@ -26,6 +26,13 @@ type memEditing struct {
 	versions map[memVersionKey]int64 // the seq that gave the version
 	parents  map[int64][]int64
 	seq      int64
+	// finals is the final version a merge gave each pending row
+	// (pending_changes.final_version); the merge side is memmerge_test.go.
+	finals map[memPendingKey]int
+	// undecided holds the changesets submitted since the merge queue's
+	// policy last decided on them; only the submitted ones count.
+	undecided map[int64]bool
+	merging   memMerging
 }
 
 type memPendingKey struct {
@@ -55,6 +62,8 @@ func (e *memEditing) init() {
 		e.pending = map[memPendingKey]storage.PendingChange{}
 		e.versions = map[memVersionKey]int64{}
 		e.parents = map[int64][]int64{}
+		e.finals = map[memPendingKey]int{}
+		e.undecided = map[int64]bool{}
 	}
 }
 
@@ -128,12 +137,14 @@ func (s *memStore) UpdateChangesetTags(ctx context.Context, id, uid int64, tags 
 func (s *memStore) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Changeset, error) {
 	return s.changeOwn(id, uid, func(c *osmdata.Changeset) {
 		c.Open, c.ClosedAt, c.ReviewState = false, memNow(), osmdata.ReviewSubmitted
+		s.ed.undecided[id] = true
 	})
 }
 
 func (s *memStore) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 	s.ed.mu.Lock()
 	defer s.ed.mu.Unlock()
+	s.ed.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ids []int64
@@ -145,6 +156,7 @@ func (s *memStore) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 				c.ClosedAt = now
 			}
 			s.changesets[id] = c
+			s.ed.undecided[id] = true
 			ids = append(ids, id)
 		}
 	}
@@ -167,6 +179,9 @@ func (s *memStore) SetReviewState(ctx context.Context, id int64, state osmdata.R
 	}
 	now := memNow()
 	c.ReviewState = state
+	if state == osmdata.ReviewSubmitted {
+		s.ed.undecided[id] = true
+	}
 	switch state {
 	case osmdata.ReviewChangesRequested, osmdata.ReviewConflicted:
 		c.Open, c.ClosedAt = true, now.Add(storage.ChangesetIdle)

@@ -19,7 +19,9 @@
 // author's overlay as changesets stack, are rejected and merged. Its Merge
 // part covers storage.Merger (skipped for a store without it): final
 // versions at the merge time, the outbox, conflicts and their reports,
-// stacked chains, and concurrent merges keeping merge_seq gapless. Tests of
+// stacked chains, and concurrent merges keeping merge_seq gapless. Its
+// MergeQueue part covers storage.MergeQueue: every submission undecided
+// until one decision, racing deciders, and the order of both lists. Tests of
 // closing times need changesets opened hours ago: a store that
 // implements Backdater (both backends) runs them, another skips them.
 //
@@ -86,4 +88,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Changesets", func(t *testing.T) { t.Parallel(); testChangesets(t, open) })
 	t.Run("Staging", func(t *testing.T) { t.Parallel(); testStaging(t, open) })
 	t.Run("Merge", func(t *testing.T) { t.Parallel(); testMerge(t, open) })
+	t.Run("MergeQueue", func(t *testing.T) { t.Parallel(); testMergeQueue(t, open) })
 }
