@@ -63,6 +63,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{"import", runImport},
 	{"stage", runStage},
+	{"merge", runMerge},
 }
 
 // Run runs the selected scenarios on every configured backend, prints one

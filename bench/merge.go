@@ -1,0 +1,331 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/pprof"
+	"time"
+
+	"github.com/geocommuns/geocommuns/auth"
+	"github.com/geocommuns/geocommuns/editing"
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/osmdata/osmfile"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// The issue's targets for the merge on PostgreSQL.
+const (
+	mergeBigTarget       = 500 * time.Millisecond
+	mergeSmallTargetRate = 200.0
+)
+
+// mergeSizes is how much the merge scenario stages and merges.
+type mergeSizes struct {
+	big       int // operations of the one big changeset
+	small     int // number of small changesets
+	smallSize int // operations of each small changeset
+}
+
+// issueMergeSizes are the issue's: one changeset of 10,000 elements and
+// 1,000 of 10.
+var issueMergeSizes = mergeSizes{big: 10000, small: 1000, smallSize: 10}
+
+// stagedChangeset is a changeset staged and submitted through the editing
+// service, with the pending changes the store holds for it.
+type stagedChangeset struct {
+	id      int64
+	author  *auth.Identity
+	pending []storage.PendingChange
+}
+
+// mergedChangeset is a staged changeset beside what its Merge returned.
+type mergedChangeset struct {
+	stagedChangeset
+	entry storage.OutboxEntry
+}
+
+func runMerge(ctx context.Context, env *environment, b backend) ([]Result, error) {
+	return measureMerge(ctx, env, b, issueMergeSizes)
+}
+
+// measureMerge imports Andorra, stages changesets as the HTTP API does
+// (an osmChange upload, then close, which submits), and times
+// storage.Merger.Merge: first of one big changeset, then of many small
+// ones one after another. Every element of every merge is checked against
+// what was uploaded (checkMerges) before a figure is posted.
+func measureMerge(ctx context.Context, env *environment, b backend, sizes mergeSizes) ([]Result, error) {
+	elements, err := readAll(env.file(andorraFile))
+	if err != nil {
+		return nil, err
+	}
+	store, cleanup, err := b.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	if err := importAndorra(ctx, env, store); err != nil {
+		return nil, err
+	}
+	svc, err := editing.NewService(store, editing.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, err
+	}
+	acct, err := store.CreateAccount(ctx, storage.NewAccount{DisplayName: "bench-" + randomSuffix(), Role: string(auth.RoleContributor)})
+	if err != nil {
+		return nil, fmt.Errorf("create account: %w", err)
+	}
+	who := &auth.Identity{UserID: acct.ID, DisplayName: acct.DisplayName, Role: auth.RoleContributor, Scopes: auth.AllScopes}
+	pool := newEditPool(elements)
+
+	big, err := mergeBig(ctx, env, b, store, svc, who, pool, sizes.big)
+	if err != nil {
+		return nil, fmt.Errorf("merge of %d elements: %w", sizes.big, err)
+	}
+	small, err := mergeSmall(ctx, b, store, svc, who, pool, sizes)
+	if err != nil {
+		return nil, fmt.Errorf("merges of %d changesets of %d elements: %w", sizes.small, sizes.smallSize, err)
+	}
+	return []Result{big, small}, nil
+}
+
+func importAndorra(ctx context.Context, env *environment, store storage.Store) error {
+	src, err := osmfile.OpenAll([]string{env.file(andorraFile)})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if _, err := store.Import(ctx, src); err != nil {
+		return fmt.Errorf("import andorra: %w", err)
+	}
+	return nil
+}
+
+// mergeBig stages one changeset of n operations and times its merge
+// beside store.Apply of the same final versions into another store at the
+// same state (Andorra just imported): the plain bulk write of those
+// versions, which is the part of a merge no planning can remove.
+func mergeBig(ctx context.Context, env *environment, b backend, store storage.Store, svc *editing.Service, who *auth.Identity,
+	pool *editPool, n int) (Result, error) {
+	cs, err := stageForMerge(ctx, svc, store, who, pool, n, fmt.Sprintf("merge bench: %d elements", n))
+	if err != nil {
+		return Result{}, err
+	}
+	seqBefore, err := store.LastMergeSeq(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	name := fmt.Sprintf("merge %d elements", n)
+	resetPeakRSS()
+	var entry storage.OutboxEntry
+	var elapsed time.Duration
+	pprof.Do(ctx, pprof.Labels("bench", name, "backend", b.name()), func(ctx context.Context) {
+		start := time.Now()
+		entry, err = store.Merge(ctx, cs.id)
+		elapsed = time.Since(start)
+	})
+	peak := peakRSSMB()
+	if err != nil {
+		return Result{}, err
+	}
+	finals, err := checkMerges(ctx, store, seqBefore, []mergedChangeset{{cs, entry}})
+	if err != nil {
+		return Result{}, fmt.Errorf("self-check: %w", err)
+	}
+	baseline, err := applyBaseline(ctx, env, b, finals)
+	if err != nil {
+		return Result{}, fmt.Errorf("apply baseline: %w", err)
+	}
+	r := Result{
+		Scenario: name, Backend: b.name(), Metric: "merge time", Value: elapsed.Seconds(), Unit: "s",
+		BaselineName: "s store.Apply of the same versions", Baseline: baseline.Seconds(), Ratio: elapsed.Seconds() / baseline.Seconds(),
+		PeakMB: peak,
+		Note:   fmt.Sprintf("%d final versions in %.0f ms, Apply %.0f ms", len(finals), ms(elapsed), ms(baseline)),
+	}
+	if b.name() == "postgres" {
+		r.Target = fmt.Sprintf("< %.1f s", mergeBigTarget.Seconds())
+		r.Met = boolPtr(elapsed < mergeBigTarget)
+	}
+	return r, nil
+}
+
+// applyBaseline imports Andorra into a fresh store, which is then where
+// the merged store was before its first merge, and times store.Apply of
+// the merge's final versions there.
+func applyBaseline(ctx context.Context, env *environment, b backend, finals []osmdata.Element) (time.Duration, error) {
+	store, cleanup, err := b.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cleanup()
+	if err := importAndorra(ctx, env, store); err != nil {
+		return 0, err
+	}
+	before, err := store.Counts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	err = store.Apply(ctx, finals)
+	elapsed := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	after, err := store.Counts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if got := after.Versions - before.Versions; got != int64(len(finals)) {
+		return 0, fmt.Errorf("Apply of %d versions added %d", len(finals), got)
+	}
+	return elapsed, nil
+}
+
+// mergeSmall stages sizes.small changesets of sizes.smallSize operations
+// (untimed), then times merging them one after another. Its baseline is
+// the rate of the store's cheapest write transaction (UpdateChangesetTags:
+// lock one changeset row, update it, commit) on the same store: a merge
+// is one transaction too, so the commit and round trips every transaction
+// pays bound the merge rate from above, and the ratio shows what the
+// merge's own work costs on top.
+func mergeSmall(ctx context.Context, b backend, store storage.Store, svc *editing.Service, who *auth.Identity,
+	pool *editPool, sizes mergeSizes) (Result, error) {
+	staged := make([]stagedChangeset, sizes.small)
+	for i := range staged {
+		cs, err := stageForMerge(ctx, svc, store, who, pool, sizes.smallSize, fmt.Sprintf("merge bench: small %d", i+1))
+		if err != nil {
+			return Result{}, err
+		}
+		staged[i] = cs
+	}
+	seqBefore, err := store.LastMergeSeq(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	name := fmt.Sprintf("merge %d × %d elements", sizes.small, sizes.smallSize)
+	merged := make([]mergedChangeset, len(staged))
+	var elapsed time.Duration
+	pprof.Do(ctx, pprof.Labels("bench", name, "backend", b.name()), func(ctx context.Context) {
+		start := time.Now()
+		for i, cs := range staged {
+			var entry storage.OutboxEntry
+			if entry, err = store.Merge(ctx, cs.id); err != nil {
+				return
+			}
+			merged[i] = mergedChangeset{cs, entry}
+		}
+		elapsed = time.Since(start)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := checkMerges(ctx, store, seqBefore, merged); err != nil {
+		return Result{}, fmt.Errorf("self-check: %w", err)
+	}
+	txRate, err := oneRowTransactionRate(ctx, svc, who, sizes.small)
+	if err != nil {
+		return Result{}, fmt.Errorf("one-row transaction baseline: %w", err)
+	}
+	rate := float64(len(merged)) / elapsed.Seconds()
+	r := Result{
+		Scenario: name, Backend: b.name(), Metric: "merges/s", Value: rate, Unit: "merges/s",
+		BaselineName: "one-row tx/s", Baseline: txRate, Ratio: rate / txRate,
+		Note: fmt.Sprintf("%d merges in %.0f ms (%.2f ms each)", len(merged), ms(elapsed), ms(elapsed)/float64(len(merged))),
+	}
+	if b.name() == "postgres" {
+		r.Target = fmt.Sprintf("≥ %.0f merges/s", mergeSmallTargetRate)
+		r.Met = boolPtr(rate >= mergeSmallTargetRate)
+	}
+	return r, nil
+}
+
+// oneRowTransactionRate times n tag updates of one open changeset of who,
+// each its own transaction, and checks the last one stuck.
+func oneRowTransactionRate(ctx context.Context, svc *editing.Service, who *auth.Identity, n int) (float64, error) {
+	cs, err := svc.CreateChangeset(ctx, who, osmdata.Tags{{Key: "comment", Value: "merge bench: baseline"}})
+	if err != nil {
+		return 0, err
+	}
+	store := svc.Store()
+	start := time.Now()
+	for i := range n {
+		if _, err := store.UpdateChangesetTags(ctx, cs.ID, who.UserID, osmdata.Tags{{Key: "comment", Value: fmt.Sprintf("baseline %d", i)}}); err != nil {
+			return 0, err
+		}
+	}
+	elapsed := time.Since(start)
+	after, err := store.Changeset(ctx, cs.ID)
+	if err != nil {
+		return 0, err
+	}
+	if want := fmt.Sprintf("baseline %d", n-1); len(after.Tags) != 1 || after.Tags[0].Value != want {
+		return 0, fmt.Errorf("changeset %d has tags %v after the updates, want comment=%s", cs.ID, after.Tags, want)
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}
+
+// stageForMerge opens a changeset, uploads n operations from the pool as
+// one osmChange and closes it, which submits it for review, as a
+// contributor's editor does through the API. It checks that every
+// operation was staged.
+func stageForMerge(ctx context.Context, svc *editing.Service, store storage.Store, who *auth.Identity, pool *editPool, n int, comment string) (stagedChangeset, error) {
+	cs, err := svc.CreateChangeset(ctx, who, osmdata.Tags{{Key: "comment", Value: comment}})
+	if err != nil {
+		return stagedChangeset{}, err
+	}
+	doc, err := pool.upload(cs.ID, n)
+	if err != nil {
+		return stagedChangeset{}, err
+	}
+	diff, err := svc.UploadOsmChange(ctx, who, cs.ID, bytes.NewReader(doc))
+	if err != nil {
+		return stagedChangeset{}, fmt.Errorf("upload to changeset %d: %w", cs.ID, err)
+	}
+	if len(diff.Entries) != n {
+		return stagedChangeset{}, fmt.Errorf("changeset %d: diffResult has %d entries for %d operations", cs.ID, len(diff.Entries), n)
+	}
+	if err := submit(ctx, svc, who, cs.ID); err != nil {
+		return stagedChangeset{}, err
+	}
+	pending, err := store.ChangesetChanges(ctx, cs.ID)
+	if err != nil {
+		return stagedChangeset{}, err
+	}
+	if len(pending) != n {
+		return stagedChangeset{}, fmt.Errorf("changeset %d holds %d pending changes for %d operations on distinct elements", cs.ID, len(pending), n)
+	}
+	return stagedChangeset{id: cs.ID, author: who, pending: pending}, nil
+}
+
+// submit closes changeset id as its author does, or, once it holds the
+// most changes a changeset may (the author's close is then refused, as
+// OSM refuses it), as the auto-close sweeper does, unless the upload
+// already submitted it.
+func submit(ctx context.Context, svc *editing.Service, who *auth.Identity, id int64) error {
+	store := svc.Store()
+	cs, err := store.Changeset(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cs.ReviewState == osmdata.ReviewSubmitted:
+	case osmdata.ChangesetOpen(&cs, time.Now()):
+		if _, err := svc.CloseChangeset(ctx, who, id); err != nil {
+			return fmt.Errorf("close changeset %d: %w", id, err)
+		}
+	default:
+		if _, err := store.CloseDueChangesets(ctx); err != nil {
+			return fmt.Errorf("auto-close changeset %d: %w", id, err)
+		}
+	}
+	cs, err = store.Changeset(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cs.ReviewState != osmdata.ReviewSubmitted {
+		return fmt.Errorf("changeset %d is %q after closing, want submitted", id, cs.ReviewState)
+	}
+	return nil
+}
