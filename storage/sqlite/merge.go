@@ -85,9 +85,13 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 	if len(rows) == 0 {
 		versions = []byte("[]")
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE pending_changes SET final_version = v.value ->> 3
-		FROM json_each(?2) AS v
-		WHERE changeset_id = ?1 AND elem_type = v.value ->> 0 AND elem_id = v.value ->> 1`, id, string(versions)); err != nil {
+	// Materialized, the versions drive the join through the primary key;
+	// joined straight to json_each, SQLite scans the whole array for each
+	// pending row (ten thousand rows took minutes).
+	if _, err := tx.ExecContext(ctx, `WITH v(t, i, f) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 3 FROM json_each(?2))
+		UPDATE pending_changes SET final_version = v.f
+		FROM v
+		WHERE changeset_id = ?1 AND elem_type = v.t AND elem_id = v.i`, id, string(versions)); err != nil {
 		return storage.OutboxEntry{}, nil, fmt.Errorf("record final versions: %w", err)
 	}
 	var minLat, minLon, maxLat, maxLon any
