@@ -285,7 +285,7 @@ func (a *API) writeChangesets(w http.ResponseWriter, r *http.Request, list []osm
 }
 
 // GET /api/0.6/changeset/ID/download: the changeset as osmChange, one
-// version per element (design.md).
+// version per element (design.md): once merged, the final versions.
 func (a *API) downloadChangeset(w http.ResponseWriter, r *http.Request) {
 	id, aerr := changesetID(r)
 	if aerr != nil {
@@ -293,6 +293,14 @@ func (a *API) downloadChangeset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	changes, err := a.editingService().Download(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cs, err := a.editingService().Changeset(r.Context(), id)
+	if err == nil {
+		changes, err = a.mergedDownload(r.Context(), cs, changes)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
