@@ -34,8 +34,12 @@ type MergeTx interface {
 type MergePlan struct {
 	Versions    []osmdata.Element
 	OldVersions []int
-	Box         osmdata.Box
-	HasBox      bool
+	// Old is each element's current version before the merge (the zero
+	// Element for a create), so that a backend can leave derived rows
+	// alone where the merge keeps a way's nodes or a relation's members.
+	Old    []osmdata.Element
+	Box    osmdata.Box
+	HasBox bool
 }
 
 // Entry is the plan's outbox record.
@@ -47,6 +51,112 @@ func (p MergePlan) Entry(seq, changeset int64, at time.Time) OutboxEntry {
 	return e
 }
 
+// MergeReads is every read of the dataset PlanMerge makes, all known
+// from the changeset's pending changes alone, so that a backend can
+// answer them together (MergeBatchReader).
+type MergeReads struct {
+	// Changeset is the changeset merged, whose parents are read.
+	Changeset int64
+	// Changed are the elements the changeset changes: their current
+	// versions, visible or deleted, are what the merge rests on.
+	Changed map[osmdata.ElementType][]int64
+	// Referenced are the elements the changeset's visible ways and
+	// relations refer to without changing them: whether their current
+	// versions are visible, and where the nodes are.
+	Referenced map[osmdata.ElementType][]int64
+	// Deleted are the elements the changeset deletes: the current visible
+	// ways (of nodes) and relations that still use them are read.
+	Deleted map[osmdata.ElementType][]int64
+}
+
+// MergeReadResults answers MergeReads.
+type MergeReadResults struct {
+	// Parents are the changesets the changeset builds on.
+	Parents []int64
+	// Changed holds the current version of each changed element the
+	// dataset has, in full.
+	Changed map[osmdata.Key]osmdata.Element
+	// Referenced holds the current version of each referenced element
+	// the dataset has; Type, ID, Visible and a node's Lat and Lon are all
+	// PlanMerge reads of them.
+	Referenced map[osmdata.Key]osmdata.Element
+	// WaysUsingDeletedNodes are the current visible ways using any
+	// deleted node, and RelationsUsingDeleted, per member type, the
+	// current visible relations with any deleted member of that type;
+	// Type, ID, Nodes and the members' Type and Ref are all PlanMerge
+	// reads of them.
+	WaysUsingDeletedNodes []osmdata.Element
+	RelationsUsingDeleted map[osmdata.ElementType][]osmdata.Element
+}
+
+// MergeBatchReader is a MergeTx that answers all of PlanMerge's reads at
+// once (one round trip on PostgreSQL), instead of one call each.
+type MergeBatchReader interface {
+	ReadForMerge(ctx context.Context, reads MergeReads) (MergeReadResults, error)
+}
+
+// mergeReadsOf lists what PlanMerge reads for changes.
+func mergeReadsOf(id int64, changes []PendingChange, inChangeset map[osmdata.Key]*PendingChange) MergeReads {
+	r := MergeReads{Changeset: id, Changed: map[osmdata.ElementType][]int64{},
+		Referenced: map[osmdata.ElementType][]int64{}, Deleted: map[osmdata.ElementType][]int64{}}
+	seen := map[osmdata.Key]bool{}
+	refer := func(ref osmdata.Key) {
+		if _, ok := inChangeset[ref]; !ok && !seen[ref] {
+			seen[ref] = true
+			r.Referenced[ref.Type] = append(r.Referenced[ref.Type], ref.ID)
+		}
+	}
+	for i := range changes {
+		e := &changes[i].Element
+		r.Changed[e.Type] = append(r.Changed[e.Type], e.ID)
+		if !e.Visible {
+			r.Deleted[e.Type] = append(r.Deleted[e.Type], e.ID)
+			continue
+		}
+		for _, n := range e.Nodes {
+			refer(osmdata.Key{Type: osmdata.Node, ID: n})
+		}
+		for _, m := range e.Members {
+			refer(osmdata.Key{Type: m.Type, ID: m.Ref})
+		}
+	}
+	return r
+}
+
+// readForMerge answers reads in one call when tx can, otherwise through
+// MergeTx's methods, one bulk read each.
+func readForMerge(ctx context.Context, tx MergeTx, reads MergeReads) (MergeReadResults, error) {
+	if b, ok := tx.(MergeBatchReader); ok {
+		return b.ReadForMerge(ctx, reads)
+	}
+	var out MergeReadResults
+	var err error
+	if out.Parents, err = tx.ChangesetParents(ctx, reads.Changeset); err != nil {
+		return out, fmt.Errorf("parents of changeset %d: %w", reads.Changeset, err)
+	}
+	if out.Changed, err = currentOf(ctx, tx, reads.Changed); err != nil {
+		return out, err
+	}
+	if out.Referenced, err = currentOf(ctx, tx, reads.Referenced); err != nil {
+		return out, err
+	}
+	if len(reads.Deleted[osmdata.Node]) > 0 {
+		if out.WaysUsingDeletedNodes, err = tx.WaysUsingNodes(ctx, reads.Deleted[osmdata.Node]); err != nil {
+			return out, fmt.Errorf("ways using deleted nodes: %w", err)
+		}
+	}
+	out.RelationsUsingDeleted = map[osmdata.ElementType][]osmdata.Element{}
+	for _, t := range osmdata.ElementTypes {
+		if len(reads.Deleted[t]) == 0 {
+			continue
+		}
+		if out.RelationsUsingDeleted[t], err = tx.RelationsWithMembers(ctx, t, reads.Deleted[t]); err != nil {
+			return out, fmt.Errorf("relations using deleted %ss: %w", t, err)
+		}
+	}
+	return out, nil
+}
+
 // PlanMerge is the part of a merge both backends share, run under the
 // merge lock: it checks the parents, that every base is still current,
 // and the hard constraints on the merged result, and turns the
@@ -54,22 +164,19 @@ func (p MergePlan) Entry(seq, changeset int64, at time.Time) OutboxEntry {
 // returns the conflicts instead of a plan when there are any; its error
 // is a failure to read.
 func PlanMerge(ctx context.Context, tx MergeTx, cs osmdata.Changeset, changes []PendingChange, at time.Time) (MergePlan, []MergeConflict, error) {
-	conflicts, finals, err := checkParents(ctx, tx, cs.ID, changes)
-	if err != nil || len(conflicts) > 0 {
-		return MergePlan{}, conflicts, err
-	}
-
 	inChangeset := make(map[osmdata.Key]*PendingChange, len(changes))
-	ids := map[osmdata.ElementType][]int64{}
 	for i := range changes {
-		k := changes[i].Element.Key()
-		inChangeset[k] = &changes[i]
-		ids[k.Type] = append(ids[k.Type], k.ID)
+		inChangeset[changes[i].Element.Key()] = &changes[i]
 	}
-	current, err := currentOf(ctx, tx, ids)
+	read, err := readForMerge(ctx, tx, mergeReadsOf(cs.ID, changes, inChangeset))
 	if err != nil {
 		return MergePlan{}, nil, err
 	}
+	conflicts, finals, err := checkParents(ctx, tx, cs.ID, changes, read.Parents)
+	if err != nil || len(conflicts) > 0 {
+		return MergePlan{}, conflicts, err
+	}
+	current := read.Changed
 
 	for i := range changes {
 		p := &changes[i]
@@ -92,13 +199,9 @@ func PlanMerge(ctx context.Context, tx MergeTx, cs osmdata.Changeset, changes []
 		conflicts = append(conflicts, checkContent(&p.Element)...)
 	}
 
-	refs, err := checkReferences(ctx, tx, changes, inChangeset, &conflicts)
-	if err != nil {
-		return MergePlan{}, nil, err
-	}
-	if err := checkStillUsed(ctx, tx, changes, inChangeset, &conflicts); err != nil {
-		return MergePlan{}, nil, err
-	}
+	refs := read.Referenced
+	checkReferences(changes, inChangeset, refs, &conflicts)
+	checkStillUsed(changes, inChangeset, read, &conflicts)
 	if len(conflicts) > 0 {
 		slices.SortStableFunc(conflicts, func(a, b MergeConflict) int {
 			if a.Element == b.Element {
@@ -152,6 +255,7 @@ func PlanMerge(ctx context.Context, tx MergeTx, cs osmdata.Changeset, changes []
 		}
 		plan.Versions = append(plan.Versions, e)
 		plan.OldVersions = append(plan.OldVersions, old.Version)
+		plan.Old = append(plan.Old, old)
 		// OSM's changeset box: the nodes' old and new positions, and the
 		// nodes of the ways changed.
 		if e.Type == osmdata.Node {
@@ -177,11 +281,8 @@ func PlanMerge(ctx context.Context, tx MergeTx, cs osmdata.Changeset, changes []
 
 // checkParents reports the parents that keep the changeset from merging
 // and reads the final versions of the merged ones.
-func checkParents(ctx context.Context, tx MergeTx, id int64, changes []PendingChange) ([]MergeConflict, map[int64]map[osmdata.Key]FinalVersion, error) {
-	parents, err := tx.ChangesetParents(ctx, id)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parents of changeset %d: %w", id, err)
-	}
+func checkParents(ctx context.Context, tx MergeTx, id int64, changes []PendingChange, parents []int64) ([]MergeConflict, map[int64]map[osmdata.Key]FinalVersion, error) {
+	parents = slices.Clone(parents)
 	for i := range changes {
 		if b := changes[i].BaseChangeset; b != 0 && !slices.Contains(parents, b) {
 			parents = append(parents, b)
@@ -262,18 +363,22 @@ func checkContent(e *osmdata.Element) []MergeConflict {
 
 // checkReferences checks that every way node and relation member of the
 // changeset's visible ways and relations is visible in the merged
-// result. It returns the current elements it read for references outside
-// the changeset.
-func checkReferences(ctx context.Context, tx Reader, changes []PendingChange, inChangeset map[osmdata.Key]*PendingChange, conflicts *[]MergeConflict) (map[osmdata.Key]osmdata.Element, error) {
+// result: in the changeset when it changes the element, otherwise in
+// current (the references outside the changeset).
+func checkReferences(changes []PendingChange, inChangeset map[osmdata.Key]*PendingChange, current map[osmdata.Key]osmdata.Element, conflicts *[]MergeConflict) {
 	type use struct{ user, ref osmdata.Key }
-	var uses []use
-	outside := map[osmdata.ElementType][]int64{}
-	seen := map[osmdata.Key]bool{}
-	add := func(user, ref osmdata.Key) {
-		uses = append(uses, use{user, ref})
-		if _, ok := inChangeset[ref]; !ok && !seen[ref] {
-			seen[ref] = true
-			outside[ref.Type] = append(outside[ref.Type], ref.ID)
+	reported := map[use]bool{}
+	check := func(user, ref osmdata.Key) {
+		visible := false
+		if p, ok := inChangeset[ref]; ok {
+			visible = p.Element.Visible
+		} else if c, ok := current[ref]; ok {
+			visible = c.Visible
+		}
+		if u := (use{user, ref}); !visible && !reported[u] {
+			reported[u] = true
+			*conflicts = append(*conflicts, MergeConflict{Element: user, Kind: ConflictMissingReference,
+				Message: fmt.Sprintf("uses %s, which is not visible", ref)})
 		}
 	}
 	for i := range changes {
@@ -282,37 +387,18 @@ func checkReferences(ctx context.Context, tx Reader, changes []PendingChange, in
 			continue
 		}
 		for _, n := range e.Nodes {
-			add(e.Key(), osmdata.Key{Type: osmdata.Node, ID: n})
+			check(e.Key(), osmdata.Key{Type: osmdata.Node, ID: n})
 		}
 		for _, m := range e.Members {
-			add(e.Key(), osmdata.Key{Type: m.Type, ID: m.Ref})
+			check(e.Key(), osmdata.Key{Type: m.Type, ID: m.Ref})
 		}
 	}
-	current, err := currentOf(ctx, tx, outside)
-	if err != nil {
-		return nil, err
-	}
-	reported := map[use]bool{}
-	for _, u := range uses {
-		visible := false
-		if p, ok := inChangeset[u.ref]; ok {
-			visible = p.Element.Visible
-		} else if c, ok := current[u.ref]; ok {
-			visible = c.Visible
-		}
-		if !visible && !reported[u] {
-			reported[u] = true
-			*conflicts = append(*conflicts, MergeConflict{Element: u.user, Kind: ConflictMissingReference,
-				Message: fmt.Sprintf("uses %s, which is not visible", u.ref)})
-		}
-	}
-	return current, nil
 }
 
 // checkStillUsed checks that no element the changeset deletes is used by
 // a current visible way or relation the changeset leaves unchanged (the
 // changed ones are checkReferences').
-func checkStillUsed(ctx context.Context, tx Reader, changes []PendingChange, inChangeset map[osmdata.Key]*PendingChange, conflicts *[]MergeConflict) error {
+func checkStillUsed(changes []PendingChange, inChangeset map[osmdata.Key]*PendingChange, read MergeReadResults, conflicts *[]MergeConflict) {
 	deleted := map[osmdata.ElementType][]int64{}
 	for i := range changes {
 		if e := &changes[i].Element; !e.Visible {
@@ -346,22 +432,8 @@ func checkStillUsed(ctx context.Context, tx Reader, changes []PendingChange, inC
 			}
 		}
 	}
-	if len(deleted[osmdata.Node]) > 0 {
-		ways, err := tx.WaysUsingNodes(ctx, deleted[osmdata.Node])
-		if err != nil {
-			return fmt.Errorf("ways using deleted nodes: %w", err)
-		}
-		report(ways, osmdata.Node)
-	}
+	report(read.WaysUsingDeletedNodes, osmdata.Node)
 	for _, t := range osmdata.ElementTypes {
-		if len(deleted[t]) == 0 {
-			continue
-		}
-		rels, err := tx.RelationsWithMembers(ctx, t, deleted[t])
-		if err != nil {
-			return fmt.Errorf("relations using deleted %ss: %w", t, err)
-		}
-		report(rels, t)
+		report(read.RelationsUsingDeleted[t], t)
 	}
-	return nil
 }
