@@ -70,6 +70,15 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 // each element, by lastIndex, becomes current), and rebuilds the derived
 // rows of the touched ways and relations.
 func writeVersions(ctx context.Context, tx pgx.Tx, versions []osmdata.Element, ids map[osmdata.ElementType][]int64, lastIndex map[osmdata.Key]int) error {
+	if err := writeVersionRows(ctx, tx, versions, ids, lastIndex); err != nil {
+		return err
+	}
+	return rederiveCurrentMembers(ctx, tx, ids[osmdata.Way], ids[osmdata.Relation])
+}
+
+// writeVersionRows is writeVersions but the derived rows, which the merge
+// writes only where a way's nodes or a relation's members changed.
+func writeVersionRows(ctx context.Context, tx pgx.Tx, versions []osmdata.Element, ids map[osmdata.ElementType][]int64, lastIndex map[osmdata.Key]int) error {
 	_, err := tx.Exec(ctx, `WITH
 		n AS (UPDATE nodes SET is_current = false WHERE is_current AND id = ANY($1)),
 		w AS (UPDATE ways SET is_current = false WHERE is_current AND id = ANY($2))
@@ -97,7 +106,7 @@ func writeVersions(ctx context.Context, tx pgx.Tx, versions []osmdata.Element, i
 			return fmt.Errorf("write %s: %w", tableOf[t], err)
 		}
 	}
-	return rederiveCurrentMembers(ctx, tx, ids[osmdata.Way], ids[osmdata.Relation])
+	return nil
 }
 
 // currentVersions reads the current version of every given element in one

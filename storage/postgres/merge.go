@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,33 +39,51 @@ func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error
 }
 
 func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []storage.MergeConflict, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	// Round trips, not statements, are most of a small merge's time, so
+	// the statements go in three pipelines (begin, lock and inputs;
+	// PlanMerge's reads; the writes that follow the version rows) beside
+	// writeVersionRows' own (retiring, then a COPY per element type).
 	var seq int64
 	var at time.Time
+	var cs osmdata.Changeset
+	var changes []storage.PendingChange
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
 	// clock_timestamp, not now(): the time the lock was granted, so that
 	// merge times follow merge_seq.
-	if err := tx.QueryRow(ctx, `UPDATE replication_state SET last_seq = last_seq + 1 WHERE id = 1
-		RETURNING last_seq, date_trunc('second', clock_timestamp())`).Scan(&seq, &at); err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("take the merge lock: %w", err)
+	b.Queue(`UPDATE replication_state SET last_seq = last_seq + 1 WHERE id = 1
+		RETURNING last_seq, date_trunc('second', clock_timestamp())`).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&seq, &at); err != nil {
+			return fmt.Errorf("take the merge lock: %w", err)
+		}
+		return nil
+	})
+	b.Queue(`SELECT `+changesetColumns+` FROM changesets WHERE id = $1 FOR UPDATE`, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		if cs, err = scanChangeset(row); err != nil {
+			return fmt.Errorf("lock the changeset: %w", err)
+		}
+		return nil
+	})
+	b.Queue(`SELECT `+pendingColumns+` FROM pending_changes p WHERE p.changeset_id = $1 ORDER BY p.seq`, id).Query(func(rows pgx.Rows) error {
+		var err error
+		if changes, err = collectPending(rows, nil); err != nil {
+			return fmt.Errorf("read pending changes: %w", err)
+		}
+		return nil
+	})
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := br.Close(); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return storage.OutboxEntry{}, nil, storage.ErrNotFound
+		}
+		return storage.OutboxEntry{}, nil, err
 	}
 	at = at.UTC()
-	cs, err := scanChangeset(tx.QueryRow(ctx, `SELECT `+changesetColumns+` FROM changesets WHERE id = $1 FOR UPDATE`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return storage.OutboxEntry{}, nil, storage.ErrNotFound
-	}
-	if err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("lock the changeset: %w", err)
-	}
 	if cs.ReviewState != osmdata.ReviewSubmitted && cs.ReviewState != osmdata.ReviewApproved {
 		return storage.OutboxEntry{}, nil, fmt.Errorf("review state %q: %w", cs.ReviewState, storage.ErrNotMergeable)
-	}
-	changes, err := collectPending(tx.Query(ctx, `SELECT `+pendingColumns+` FROM pending_changes p WHERE p.changeset_id = $1 ORDER BY p.seq`, id))
-	if err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("read pending changes: %w", err)
 	}
 	mtx := &mergeTx{stageTx: stageTx{queries: queries{tx}, tx: tx}}
 	plan, conflicts, err := storage.PlanMerge(ctx, mtx, cs, changes, at)
@@ -85,32 +104,79 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 		types[i], elemIDs[i] = int16(e.Type), e.ID
 		oldVersions[i], newVersions[i] = int32(plan.OldVersions[i]), int32(e.Version)
 	}
-	if err := writeVersions(ctx, tx, plan.Versions, ids, lastIndex); err != nil {
+	if err := writeVersionRows(ctx, tx, plan.Versions, ids, lastIndex); err != nil {
 		return storage.OutboxEntry{}, nil, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE pending_changes p SET final_version = u.v
+	b = &pgx.Batch{}
+	queueDerivedRows(b, plan)
+	b.Queue(`UPDATE pending_changes p SET final_version = u.v
 		FROM unnest($2::smallint[], $3::bigint[], $4::integer[]) AS u(t, i, v)
-		WHERE p.changeset_id = $1 AND p.elem_type = u.t AND p.elem_id = u.i`, id, types, elemIDs, newVersions); err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("record final versions: %w", err)
-	}
+		WHERE p.changeset_id = $1 AND p.elem_type = u.t AND p.elem_id = u.i`, id, types, elemIDs, newVersions)
 	var minLat, minLon, maxLat, maxLon *int32
 	if plan.HasBox {
 		minLat, minLon, maxLat, maxLon = &plan.Box.MinLat, &plan.Box.MinLon, &plan.Box.MaxLat, &plan.Box.MaxLon
 	}
-	if _, err := tx.Exec(ctx, `UPDATE changesets SET review_state = 'merged', is_open = false,
+	b.Queue(`UPDATE changesets SET review_state = 'merged', is_open = false,
 			closed_at = CASE WHEN is_open THEN least(closed_at, `+dbNow+`) ELSE closed_at END,
 			num_changes = $2, min_lat = $3, min_lon = $4, max_lat = $5, max_lon = $6
-		WHERE id = $1`, id, len(plan.Versions), minLat, minLon, maxLat, maxLon); err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("mark merged: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (merge_seq, changeset_id, merged_at, elem_types, elem_ids, old_versions, new_versions)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, id, at, types, elemIDs, oldVersions, newVersions); err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("write the outbox row: %w", err)
+		WHERE id = $1`, id, len(plan.Versions), minLat, minLon, maxLat, maxLon)
+	b.Queue(`INSERT INTO outbox (merge_seq, changeset_id, merged_at, elem_types, elem_ids, old_versions, new_versions)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, id, at, types, elemIDs, oldVersions, newVersions)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return storage.OutboxEntry{}, nil, fmt.Errorf("record the merge (derived rows, final versions, changeset, outbox): %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return storage.OutboxEntry{}, nil, fmt.Errorf("commit: %w", err)
 	}
 	return plan.Entry(seq, id, at), nil, nil
+}
+
+// queueDerivedRows queues the changes to current_way_nodes and
+// current_relation_members, which hold the nodes and members of current
+// visible ways and relations: only for those whose nodes, members or
+// visibility the merge changes. A retag leaves them as they are, and a
+// way of a thousand nodes that only changed its tags costs nothing here.
+func queueDerivedRows(b *pgx.Batch, plan storage.MergePlan) {
+	var goneWays, goneRelations []int64
+	var nodes wayNodeRows
+	var members memberRows
+	for i := range plan.Versions {
+		e, old := &plan.Versions[i], &plan.Old[i]
+		if old.Visible == e.Visible && (!e.Visible || slices.Equal(old.Nodes, e.Nodes) && slices.Equal(old.Members, e.Members)) {
+			continue
+		}
+		switch e.Type {
+		case osmdata.Way:
+			if old.Visible {
+				goneWays = append(goneWays, e.ID)
+			}
+			if e.Visible {
+				nodes.add(e)
+			}
+		case osmdata.Relation:
+			if old.Visible {
+				goneRelations = append(goneRelations, e.ID)
+			}
+			if e.Visible {
+				members.add(e)
+			}
+		}
+	}
+	if len(goneWays) > 0 {
+		b.Queue(`DELETE FROM current_way_nodes WHERE way_id = ANY($1)`, goneWays)
+	}
+	if nodes.len() > 0 {
+		b.Queue(`INSERT INTO current_way_nodes (way_id, seq, node_id)
+			SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bigint[])`, nodes.wayIDs, nodes.seqs, nodes.nodeIDs)
+	}
+	if len(goneRelations) > 0 {
+		b.Queue(`DELETE FROM current_relation_members WHERE relation_id = ANY($1)`, goneRelations)
+	}
+	if members.len() > 0 {
+		b.Queue(`INSERT INTO current_relation_members (relation_id, seq, member_type, member_id, role)
+			SELECT * FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::bigint[], $5::text[])`,
+			members.relationIDs, members.seqs, members.types, members.memberIDs, members.roles)
+	}
 }
 
 // recordConflicts marks the changeset conflicted (reopening it, as
