@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 
@@ -143,5 +144,33 @@ func TestMergeSelfCheckCatches(t *testing.T) {
 				t.Errorf("check: %v, want an error with %q", err, c.want)
 			}
 		})
+	}
+
+	// The reverse lookup check reads the store, not what Merge returned:
+	// feed it a way the store keeps as if it were deleted, and a deleted
+	// one as if kept.
+	finals, err := currentOfMerged(ctx, store, []mergedChangeset{good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, flip := range []struct {
+		kept bool
+		want string
+	}{{true, "is still among the ways using the nodes it had"}, {false, "is not among the ways using its nodes"}} {
+		wrong := maps.Clone(finals)
+		flipped := false
+		for k, e := range wrong {
+			if k.Type == osmdata.Way && e.Visible == flip.kept && e.Version > 1 {
+				e.Visible = !e.Visible
+				wrong[k], flipped = e, true
+				break
+			}
+		}
+		if !flipped {
+			t.Fatalf("the merge has no way with a previous version that is visible=%v", flip.kept)
+		}
+		if err := checkWaysOfNodes(ctx, store, []mergedChangeset{good}, wrong); err == nil || !strings.Contains(err.Error(), flip.want) {
+			t.Errorf("checkWaysOfNodes: %v, want an error with %q", err, flip.want)
+		}
 	}
 }

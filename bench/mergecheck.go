@@ -81,6 +81,9 @@ func checkMerges(ctx context.Context, store storage.Store, seqBefore int64, merg
 			}
 		}
 	}
+	if err := checkWaysOfNodes(ctx, store, merged, finals); err != nil {
+		return nil, err
+	}
 	out := make([]osmdata.Element, 0, len(finals))
 	for _, e := range finals {
 		out = append(out, e)
@@ -96,6 +99,59 @@ func checkMerges(ctx context.Context, store storage.Store, seqBefore int64, merg
 		return 1
 	})
 	return out, nil
+}
+
+// reverseLookupSamples is how many merged ways, at most, of those kept
+// and of those deleted, have the ways-of-node lookup checked.
+const reverseLookupSamples = 100
+
+// checkWaysOfNodes checks the lookup of the ways using a node, which the
+// map call and the still-used check read from tables the merge keeps
+// beside the versions: a merged way that stays visible is found through
+// its nodes, a deleted one no longer through the nodes it had.
+func checkWaysOfNodes(ctx context.Context, store storage.Store, merged []mergedChangeset, finals map[osmdata.Key]osmdata.Element) error {
+	var kept, deleted []osmdata.Element
+	var nodes []int64
+	for _, m := range merged {
+		for _, p := range m.pending {
+			cur := finals[p.Element.Key()]
+			switch {
+			case cur.Type != osmdata.Way:
+			case cur.Visible && len(kept) < reverseLookupSamples:
+				kept = append(kept, cur)
+				nodes = append(nodes, cur.Nodes...)
+			case !cur.Visible && p.BaseVersion > 0 && len(deleted) < reverseLookupSamples:
+				before, err := store.ElementVersion(ctx, osmdata.Way, cur.ID, cur.Version-1)
+				if err != nil {
+					return fmt.Errorf("the version before the merge of deleted way %d: %w", cur.ID, err)
+				}
+				deleted = append(deleted, cur)
+				nodes = append(nodes, before.Nodes...)
+			}
+		}
+	}
+	if len(nodes) == 0 {
+		return nil
+	}
+	ways, err := store.WaysUsingNodes(ctx, nodes)
+	if err != nil {
+		return err
+	}
+	found := map[int64]bool{}
+	for _, w := range ways {
+		found[w.ID] = true
+	}
+	for _, w := range kept {
+		if !found[w.ID] {
+			return fmt.Errorf("way %d, visible after its merge, is not among the ways using its nodes", w.ID)
+		}
+	}
+	for _, w := range deleted {
+		if found[w.ID] {
+			return fmt.Errorf("way %d, deleted by its merge, is still among the ways using the nodes it had", w.ID)
+		}
+	}
+	return nil
 }
 
 // currentOfMerged reads the current version of every element the merges
