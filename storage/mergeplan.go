@@ -76,10 +76,9 @@ type MergeReadResults struct {
 	// Changed holds the current version of each changed element the
 	// dataset has, in full.
 	Changed map[osmdata.Key]osmdata.Element
-	// Referenced holds the current version of each referenced element
-	// the dataset has; Type, ID, Visible and a node's Lat and Lon are all
-	// PlanMerge reads of them.
-	Referenced map[osmdata.Key]osmdata.Element
+	// Referenced holds what PlanMerge needs of the current version of
+	// each referenced element the dataset has.
+	Referenced map[osmdata.Key]ReferencedElement
 	// WaysUsingDeletedNodes are the current visible ways using any
 	// deleted node, and RelationsUsingDeleted, per member type, the
 	// current visible relations with any deleted member of that type;
@@ -87,6 +86,13 @@ type MergeReadResults struct {
 	// reads of them.
 	WaysUsingDeletedNodes []osmdata.Element
 	RelationsUsingDeleted map[osmdata.ElementType][]osmdata.Element
+}
+
+// ReferencedElement is an element a change refers to: whether it is
+// visible, and where a node is (for the changeset's box).
+type ReferencedElement struct {
+	Visible  bool
+	Lat, Lon int32
 }
 
 // MergeBatchReader is a MergeTx that answers all of PlanMerge's reads at
@@ -137,8 +143,13 @@ func readForMerge(ctx context.Context, tx MergeTx, reads MergeReads) (MergeReadR
 	if out.Changed, err = currentOf(ctx, tx, reads.Changed); err != nil {
 		return out, err
 	}
-	if out.Referenced, err = currentOf(ctx, tx, reads.Referenced); err != nil {
+	referenced, err := currentOf(ctx, tx, reads.Referenced)
+	if err != nil {
 		return out, err
+	}
+	out.Referenced = make(map[osmdata.Key]ReferencedElement, len(referenced))
+	for k, e := range referenced {
+		out.Referenced[k] = ReferencedElement{Visible: e.Visible, Lat: e.Lat, Lon: e.Lon}
 	}
 	if len(reads.Deleted[osmdata.Node]) > 0 {
 		if out.WaysUsingDeletedNodes, err = tx.WaysUsingNodes(ctx, reads.Deleted[osmdata.Node]); err != nil {
@@ -229,7 +240,8 @@ func PlanMerge(ctx context.Context, tx MergeTx, cs osmdata.Changeset, changes []
 		}
 		return 1
 	})
-	var plan MergePlan
+	plan := MergePlan{Versions: make([]osmdata.Element, 0, len(changes)), OldVersions: make([]int, 0, len(changes)),
+		Old: make([]osmdata.Element, 0, len(changes))}
 	grow := func(lat, lon int32) {
 		if !plan.HasBox {
 			plan.Box, plan.HasBox = osmdata.Box{MinLat: lat, MinLon: lon, MaxLat: lat, MaxLon: lon}, true
@@ -365,7 +377,7 @@ func checkContent(e *osmdata.Element) []MergeConflict {
 // changeset's visible ways and relations is visible in the merged
 // result: in the changeset when it changes the element, otherwise in
 // current (the references outside the changeset).
-func checkReferences(changes []PendingChange, inChangeset map[osmdata.Key]*PendingChange, current map[osmdata.Key]osmdata.Element, conflicts *[]MergeConflict) {
+func checkReferences(changes []PendingChange, inChangeset map[osmdata.Key]*PendingChange, current map[osmdata.Key]ReferencedElement, conflicts *[]MergeConflict) {
 	type use struct{ user, ref osmdata.Key }
 	reported := map[use]bool{}
 	check := func(user, ref osmdata.Key) {

@@ -70,23 +70,30 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 // each element, by lastIndex, becomes current), and rebuilds the derived
 // rows of the touched ways and relations.
 func writeVersions(ctx context.Context, tx pgx.Tx, versions []osmdata.Element, ids map[osmdata.ElementType][]int64, lastIndex map[osmdata.Key]int) error {
-	if err := writeVersionRows(ctx, tx, versions, ids, lastIndex); err != nil {
+	if _, err := tx.Exec(ctx, retireCurrent, retireArgs(ids)...); err != nil {
+		return fmt.Errorf("retire current versions: %w", err)
+	}
+	if err := copyVersionRows(ctx, tx, versions, ids, lastIndex); err != nil {
 		return err
 	}
 	return rederiveCurrentMembers(ctx, tx, ids[osmdata.Way], ids[osmdata.Relation])
 }
 
-// writeVersionRows is writeVersions but the derived rows, which the merge
-// writes only where a way's nodes or a relation's members changed.
-func writeVersionRows(ctx context.Context, tx pgx.Tx, versions []osmdata.Element, ids map[osmdata.ElementType][]int64, lastIndex map[osmdata.Key]int) error {
-	_, err := tx.Exec(ctx, `WITH
+// retireCurrent, with retireArgs, clears is_current on the current rows
+// of the elements a write gives new versions, before their rows are
+// copied in (one current row per element: the indexes are unique).
+const retireCurrent = `WITH
 		n AS (UPDATE nodes SET is_current = false WHERE is_current AND id = ANY($1)),
 		w AS (UPDATE ways SET is_current = false WHERE is_current AND id = ANY($2))
-		UPDATE relations SET is_current = false WHERE is_current AND id = ANY($3)`,
-		nonNil(ids[osmdata.Node]), nonNil(ids[osmdata.Way]), nonNil(ids[osmdata.Relation]))
-	if err != nil {
-		return fmt.Errorf("retire current versions: %w", err)
-	}
+		UPDATE relations SET is_current = false WHERE is_current AND id = ANY($3)`
+
+func retireArgs(ids map[osmdata.ElementType][]int64) []any {
+	return []any{nonNil(ids[osmdata.Node]), nonNil(ids[osmdata.Way]), nonNil(ids[osmdata.Relation])}
+}
+
+// copyVersionRows copies the new rows of writeVersions, once the current
+// ones are retired.
+func copyVersionRows(ctx context.Context, tx pgx.Tx, versions []osmdata.Element, ids map[osmdata.ElementType][]int64, lastIndex map[osmdata.Key]int) error {
 	for _, t := range osmdata.ElementTypes {
 		if len(ids[t]) == 0 {
 			continue

@@ -85,13 +85,35 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 	if cs.ReviewState != osmdata.ReviewSubmitted && cs.ReviewState != osmdata.ReviewApproved {
 		return storage.OutboxEntry{}, nil, fmt.Errorf("review state %q: %w", cs.ReviewState, storage.ErrNotMergeable)
 	}
-	mtx := &mergeTx{stageTx: stageTx{queries: queries{tx}, tx: tx}}
+
+	// Two writes need nothing of the plan, so they ride at the end of
+	// PlanMerge's reads and run on the server while PlanMerge works on the
+	// client: retiring the current rows of every element the changeset
+	// changes, and the final version of each change that does not build
+	// on a parent changeset, which is its base plus one (checked below).
+	// A conflict rolls both back with the rest.
+	ids := map[osmdata.ElementType][]int64{}
+	for i := range changes {
+		e := &changes[i].Element
+		ids[e.Type] = append(ids[e.Type], e.ID)
+	}
+	mtx := &mergeTx{stageTx: stageTx{queries: queries{tx}, tx: tx}, ahead: []queuedWrite{
+		{retireCurrent, retireArgs(ids)},
+		{`UPDATE pending_changes SET final_version = base_version + 1 WHERE changeset_id = $1 AND base_changeset_id = 0`, []any{id}},
+	}}
+	defer mtx.settle() // before the rollback: the connection is busy until then
 	plan, conflicts, err := storage.PlanMerge(ctx, mtx, cs, changes, at)
+	if err == nil {
+		err = mtx.settle()
+	}
 	if err != nil || len(conflicts) > 0 {
 		return storage.OutboxEntry{}, conflicts, err
 	}
+	stacked, err := stackedFinalVersions(plan, changes)
+	if err != nil {
+		return storage.OutboxEntry{}, nil, err
+	}
 
-	ids := map[osmdata.ElementType][]int64{}
 	lastIndex := make(map[osmdata.Key]int, len(plan.Versions))
 	types := make([]int16, len(plan.Versions))
 	elemIDs := make([]int64, len(plan.Versions))
@@ -99,19 +121,20 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 	newVersions := make([]int32, len(plan.Versions))
 	for i := range plan.Versions {
 		e := &plan.Versions[i]
-		ids[e.Type] = append(ids[e.Type], e.ID)
 		lastIndex[e.Key()] = i
 		types[i], elemIDs[i] = int16(e.Type), e.ID
 		oldVersions[i], newVersions[i] = int32(plan.OldVersions[i]), int32(e.Version)
 	}
-	if err := writeVersionRows(ctx, tx, plan.Versions, ids, lastIndex); err != nil {
+	if err := copyVersionRows(ctx, tx, plan.Versions, ids, lastIndex); err != nil {
 		return storage.OutboxEntry{}, nil, err
 	}
 	b = &pgx.Batch{}
 	queueDerivedRows(b, plan)
-	b.Queue(`UPDATE pending_changes p SET final_version = u.v
-		FROM unnest($2::smallint[], $3::bigint[], $4::integer[]) AS u(t, i, v)
-		WHERE p.changeset_id = $1 AND p.elem_type = u.t AND p.elem_id = u.i`, id, types, elemIDs, newVersions)
+	if len(stacked.ids) > 0 {
+		b.Queue(`UPDATE pending_changes p SET final_version = u.v
+			FROM unnest($2::smallint[], $3::bigint[], $4::integer[]) AS u(t, i, v)
+			WHERE p.changeset_id = $1 AND p.elem_type = u.t AND p.elem_id = u.i`, id, stacked.types, stacked.ids, stacked.versions)
+	}
 	var minLat, minLon, maxLat, maxLon *int32
 	if plan.HasBox {
 		minLat, minLon, maxLat, maxLon = &plan.Box.MinLat, &plan.Box.MinLon, &plan.Box.MaxLat, &plan.Box.MaxLon
@@ -129,6 +152,42 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 		return storage.OutboxEntry{}, nil, fmt.Errorf("commit: %w", err)
 	}
 	return plan.Entry(seq, id, at), nil, nil
+}
+
+// finalVersionRows are final versions to record on pending rows.
+type finalVersionRows struct {
+	types    []int16
+	ids      []int64
+	versions []int32
+}
+
+// stackedFinalVersions returns the final versions of the changes that
+// build on a parent changeset, which the early statement (base plus one)
+// leaves out. It checks that the plan gave every other change its base
+// plus one and wrote one version per change, which that statement takes
+// for granted.
+func stackedFinalVersions(plan storage.MergePlan, changes []storage.PendingChange) (finalVersionRows, error) {
+	var out finalVersionRows
+	if len(plan.Versions) != len(changes) {
+		return out, fmt.Errorf("the plan has %d versions for %d pending changes", len(plan.Versions), len(changes))
+	}
+	byKey := make(map[osmdata.Key]*storage.PendingChange, len(changes))
+	for i := range changes {
+		byKey[changes[i].Element.Key()] = &changes[i]
+	}
+	for i := range plan.Versions {
+		e := &plan.Versions[i]
+		p, ok := byKey[e.Key()]
+		switch {
+		case !ok:
+			return out, fmt.Errorf("the plan writes %s, which is not pending in the changeset", e.Key())
+		case p.BaseChangeset != 0:
+			out.types, out.ids, out.versions = append(out.types, int16(e.Type)), append(out.ids, e.ID), append(out.versions, int32(e.Version))
+		case e.Version != p.BaseVersion+1:
+			return out, fmt.Errorf("the plan gives %s version %d on base %d", e.Key(), e.Version, p.BaseVersion)
+		}
+	}
+	return out, nil
 }
 
 // queueDerivedRows queues the changes to current_way_nodes and
@@ -295,9 +354,43 @@ func (s *Store) LastMergeSeq(ctx context.Context) (int64, error) {
 // mergeTx is PlanMerge's view of the merge transaction.
 type mergeTx struct {
 	stageTx
+	// ahead are writes ReadForMerge sends after its reads, and open the
+	// results of that pipeline while the writes may still run: settle
+	// waits for them. Every method that sends a statement settles first.
+	ahead []queuedWrite
+	open  pgx.BatchResults
+}
+
+type queuedWrite struct {
+	sql  string
+	args []any
+}
+
+// settle waits for the writes ReadForMerge sent ahead and reports their
+// error; later calls report nothing.
+func (t *mergeTx) settle() error {
+	if t.open == nil {
+		return nil
+	}
+	err := t.open.Close()
+	t.open = nil
+	if err != nil {
+		return fmt.Errorf("write ahead of the plan (retire the current versions, final versions): %w", err)
+	}
+	return nil
+}
+
+func (t *mergeTx) Changeset(ctx context.Context, id int64) (osmdata.Changeset, error) {
+	if err := t.settle(); err != nil {
+		return osmdata.Changeset{}, err
+	}
+	return t.stageTx.Changeset(ctx, id)
 }
 
 func (t *mergeTx) ChangesetParents(ctx context.Context, id int64) ([]int64, error) {
+	if err := t.settle(); err != nil {
+		return nil, err
+	}
 	rows, err := t.tx.Query(ctx, `SELECT parent FROM changeset_parents WHERE child = $1 ORDER BY parent`, id)
 	if err != nil {
 		return nil, err
@@ -306,6 +399,9 @@ func (t *mergeTx) ChangesetParents(ctx context.Context, id int64) ([]int64, erro
 }
 
 func (t *mergeTx) FinalVersions(ctx context.Context, changeset int64) (map[osmdata.Key]storage.FinalVersion, error) {
+	if err := t.settle(); err != nil {
+		return nil, err
+	}
 	rows, err := t.tx.Query(ctx, `SELECT elem_type, elem_id, version, final_version FROM pending_changes
 		WHERE changeset_id = $1 AND final_version IS NOT NULL`, changeset)
 	if err != nil {

@@ -16,24 +16,41 @@ import (
 // elements are read with only the columns PlanMerge looks at: a
 // changeset that retags a thousand ways refers to tens of thousands of
 // nodes, of which it needs the visibility and position alone. None asks
-// for an order: the results go into maps.
+// for an order: the results go into maps. The writes the merge queued
+// ahead (t.ahead) end the pipeline: ReadForMerge returns once the reads
+// are in, leaving them to run while PlanMerge plans.
 func (t *mergeTx) ReadForMerge(ctx context.Context, reads storage.MergeReads) (storage.MergeReadResults, error) {
+	count := func(ids map[osmdata.ElementType][]int64) int {
+		n := 0
+		for _, l := range ids {
+			n += len(l)
+		}
+		return n
+	}
 	out := storage.MergeReadResults{
-		Changed:               map[osmdata.Key]osmdata.Element{},
-		Referenced:            map[osmdata.Key]osmdata.Element{},
+		Changed:               make(map[osmdata.Key]osmdata.Element, count(reads.Changed)),
+		Referenced:            make(map[osmdata.Key]storage.ReferencedElement, count(reads.Referenced)),
 		RelationsUsingDeleted: map[osmdata.ElementType][]osmdata.Element{},
 	}
+	if err := t.settle(); err != nil {
+		return storage.MergeReadResults{}, err
+	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT parent FROM changeset_parents WHERE child = $1 ORDER BY parent`, reads.Changeset).Query(func(rows pgx.Rows) error {
+	var handlers []func(pgx.Rows) error
+	read := func(handle func(pgx.Rows) error, sql string, args ...any) {
+		b.Queue(sql, args...)
+		handlers = append(handlers, handle)
+	}
+	read(func(rows pgx.Rows) error {
 		var err error
 		if out.Parents, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 			return fmt.Errorf("parents of changeset %d: %w", reads.Changeset, err)
 		}
 		return nil
-	})
+	}, `SELECT parent FROM changeset_parents WHERE child = $1 ORDER BY parent`, reads.Changeset)
 	for _, typ := range osmdata.ElementTypes {
 		if ids := reads.Changed[typ]; len(ids) > 0 {
-			b.Queue(`SELECT `+readColumns(typ, "")+` FROM `+tableOf[typ]+` WHERE is_current AND id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+			read(func(rows pgx.Rows) error {
 				els, err := collectElements(rows, typ)
 				if err != nil {
 					return fmt.Errorf("current %ss: %w", typ, err)
@@ -42,29 +59,29 @@ func (t *mergeTx) ReadForMerge(ctx context.Context, reads storage.MergeReads) (s
 					out.Changed[e.Key()] = e
 				}
 				return nil
-			})
+			}, `SELECT `+readColumns(typ, "")+` FROM `+tableOf[typ]+` WHERE is_current AND id = ANY($1)`, ids)
 		}
 		if ids := reads.Referenced[typ]; len(ids) > 0 {
 			position := "0, 0"
 			if typ == osmdata.Node {
 				position = "lat, lon"
 			}
-			b.Queue(`SELECT id, visible, `+position+` FROM `+tableOf[typ]+` WHERE is_current AND id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
-				e := osmdata.Element{Type: typ}
-				_, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Visible, &e.Lat, &e.Lon}, func() error {
-					out.Referenced[e.Key()] = e
+			read(func(rows pgx.Rows) error {
+				var id int64
+				var e storage.ReferencedElement
+				_, err := pgx.ForEachRow(rows, []any{&id, &e.Visible, &e.Lat, &e.Lon}, func() error {
+					out.Referenced[osmdata.Key{Type: typ, ID: id}] = e
 					return nil
 				})
 				if err != nil {
 					return fmt.Errorf("referenced %ss: %w", typ, err)
 				}
 				return nil
-			})
+			}, `SELECT id, visible, `+position+` FROM `+tableOf[typ]+` WHERE is_current AND id = ANY($1)`, ids)
 		}
 	}
 	if ids := reads.Deleted[osmdata.Node]; len(ids) > 0 {
-		b.Queue(`SELECT id, nodes FROM ways
-			WHERE is_current AND visible AND id IN (SELECT way_id FROM current_way_nodes WHERE node_id = ANY($1))`, ids).Query(func(rows pgx.Rows) error {
+		read(func(rows pgx.Rows) error {
 			var id int64
 			var nodes []int64
 			_, err := pgx.ForEachRow(rows, []any{&id, &nodes}, func() error {
@@ -76,16 +93,15 @@ func (t *mergeTx) ReadForMerge(ctx context.Context, reads storage.MergeReads) (s
 				return fmt.Errorf("ways using deleted nodes: %w", err)
 			}
 			return nil
-		})
+		}, `SELECT id, nodes FROM ways
+			WHERE is_current AND visible AND id IN (SELECT way_id FROM current_way_nodes WHERE node_id = ANY($1))`, ids)
 	}
 	for _, typ := range osmdata.ElementTypes {
 		ids := reads.Deleted[typ]
 		if len(ids) == 0 {
 			continue
 		}
-		b.Queue(`SELECT id, member_types, member_ids FROM relations
-			WHERE is_current AND visible AND id IN (SELECT relation_id FROM current_relation_members
-				WHERE member_type = $1 AND member_id = ANY($2))`, int16(typ), ids).Query(func(rows pgx.Rows) error {
+		read(func(rows pgx.Rows) error {
 			var id int64
 			var types []int16
 			var refs []int64
@@ -104,11 +120,31 @@ func (t *mergeTx) ReadForMerge(ctx context.Context, reads storage.MergeReads) (s
 				return fmt.Errorf("relations using deleted %ss: %w", typ, err)
 			}
 			return nil
-		})
+		}, `SELECT id, member_types, member_ids FROM relations
+			WHERE is_current AND visible AND id IN (SELECT relation_id FROM current_relation_members
+				WHERE member_type = $1 AND member_id = ANY($2))`, int16(typ), ids)
 	}
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return storage.MergeReadResults{}, err
+	for _, w := range t.ahead {
+		b.Queue(w.sql, w.args...)
 	}
+	t.ahead = nil
+	br := t.tx.SendBatch(ctx, b)
+	for _, handle := range handlers {
+		rows, err := br.Query()
+		if err == nil {
+			err = handle(rows)
+			rows.Close()
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			br.Close()
+			return storage.MergeReadResults{}, err
+		}
+	}
+	// The writes queued ahead may still be running: the caller settles.
+	t.open = br
 	return out, nil
 }
 
