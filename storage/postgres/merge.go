@@ -40,9 +40,10 @@ func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error
 
 func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []storage.MergeConflict, error) {
 	// Round trips, not statements, are most of a small merge's time, so
-	// the statements go in three pipelines (begin, lock and inputs;
-	// PlanMerge's reads; the writes that follow the version rows) beside
-	// writeVersionRows' own (retiring, then a COPY per element type).
+	// the statements go in three pipelines: begin, the lock and the
+	// inputs; PlanMerge's reads, then the writes that need no plan; and,
+	// after the COPY of the version rows, the writes that record the
+	// merge.
 	var seq int64
 	var at time.Time
 	var cs osmdata.Changeset
