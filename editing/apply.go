@@ -98,6 +98,9 @@ type uploader struct {
 	// what the store returned, and nothing writes through them.
 	authoritative map[osmdata.Key]*osmdata.Element
 	pendingOf     map[osmdata.Key]*storage.PendingChange
+	// merged holds the author's merged changes that gave a version the
+	// document cites of an element without an active pending change.
+	merged map[citedVersion]storage.MergedProvisional
 	// parents are the possible users of deleted elements found by the
 	// prefetch (authoritative and pending ways and relations).
 	parents map[osmdata.Key][]osmdata.Key
@@ -290,7 +293,54 @@ func (u *uploader) prefetch(ctx context.Context, ops []Operation) error {
 			}
 		}
 	}
-	return u.loadPending(ctx, missing)
+	if err := u.loadPending(ctx, missing); err != nil {
+		return err
+	}
+	return u.loadMerged(ctx, ops)
+}
+
+// loadMerged reads, in one go, the author's merged changes that gave
+// the versions the document cites of elements with no active pending
+// change, for resolveVersion. It asks for the version of every operation
+// on such an element, so whichever operation resolveVersion gets to
+// first was asked for; and it says which versions are current, which
+// lets the store skip the merged changes that made them so.
+func (u *uploader) loadMerged(ctx context.Context, ops []Operation) error {
+	var cited []storage.CitedVersion
+	for i := range ops {
+		e := &ops[i].Element
+		if ops[i].Action == storage.Create || e.ID <= 0 {
+			continue
+		}
+		k := e.Key()
+		if _, ok := u.pendingOf[k]; ok {
+			continue
+		}
+		if cited == nil {
+			cited = make([]storage.CitedVersion, 0, len(ops)-i)
+		}
+		auth, ok := u.authoritative[k]
+		cited = append(cited, storage.CitedVersion{Element: k, Version: e.Version, Current: ok && auth.Version == e.Version})
+	}
+	u.merged = map[citedVersion]storage.MergedProvisional{}
+	if len(cited) == 0 {
+		return nil
+	}
+	found, err := u.pending.MergedVersions(ctx, cited)
+	if err != nil {
+		return fmt.Errorf("merged changes of %d cited versions: %w", len(cited), err)
+	}
+	for _, m := range found {
+		u.merged[citedVersion{m.Cited.Element, m.Cited.Version}] = m
+	}
+	return nil
+}
+
+// citedVersion is storage.CitedVersion without what the store was told
+// about it.
+type citedVersion struct {
+	key     osmdata.Key
+	version int
 }
 
 // memberKeys returns the members of rel of type t whose ids are in want.
@@ -469,21 +519,34 @@ type resolved struct {
 	// pending is the author's pending change cited, when the cited
 	// version is a provisional one.
 	pending *storage.PendingChange
+	// mergedIn is the author's merged changeset whose change is cited,
+	// when the prefetch found it (the change's content is not needed:
+	// the upload replaces it).
+	mergedIn int64
 	// authoritative: the cited version is the authoritative current one.
 	authoritative bool
 }
 
 // resolveVersion is design.md's version resolution of version v of key:
 // an earlier operation of the document on the element must be cited by
-// the version it gave; otherwise the author's pending change with
-// provisional version v; otherwise the authoritative current version if
-// it is v; otherwise 409 naming the version the author's overlay shows.
+// the version it gave; otherwise the author's pending or merged change
+// with provisional version v; otherwise the authoritative current version
+// if it is v; otherwise 409 naming the version the author's overlay
+// shows.
 //
-// The author's latest pending change is prefetched, so the usual cases
-// cost nothing; only a version that is neither the latest pending nor
-// the authoritative one asks the store (PendingVersion), one element at
-// a time: that is a client citing an older provisional version or a
-// merged one, which is rare.
+// A merged change's provisional version v may also be the current
+// authoritative version: when the merge made it v, both are the same
+// content, and the authoritative version is the base; otherwise the
+// current v is someone else's (or a later merge's) and the merged change
+// is the base, so that the upload's merge sees the element moved on
+// instead of silently reverting that v.
+//
+// The author's latest pending change and, for elements without one, the
+// merged changes that gave the cited versions are prefetched, so the
+// usual cases cost nothing; only an element with an active pending
+// change cited at another version asks the store (PendingVersion), one
+// element at a time: that is a client citing an older provisional
+// version, which is rare.
 func (u *uploader) resolveVersion(ctx context.Context, key osmdata.Key, v int, cur *osmdata.Element) (resolved, error) {
 	if _, inDoc := u.doc[key]; inDoc {
 		if v != cur.Version {
@@ -496,8 +559,17 @@ func (u *uploader) resolveVersion(ctx context.Context, key osmdata.Key, v int, c
 		return resolved{version: v, pending: p}, nil
 	}
 	auth, hasAuth := u.authoritative[key]
-	if !hasPending && hasAuth && auth.Version == v {
-		return resolved{version: v, authoritative: true}, nil
+	current := hasAuth && auth.Version == v
+	if !hasPending {
+		// loadMerged asked for every version cited of such an element.
+		m, ok := u.merged[citedVersion{key, v}]
+		switch {
+		case ok && !(current && m.FinalVersion == v):
+			return resolved{version: v, mergedIn: m.Changeset}, nil
+		case current:
+			return resolved{version: v, authoritative: true}, nil
+		}
+		return resolved{}, versionMismatch(key, v, cur.Version)
 	}
 	older, err := u.pending.PendingVersion(ctx, key, v)
 	switch {
@@ -770,6 +842,9 @@ func (u *uploader) stage(key osmdata.Key, e osmdata.Element, base resolved) {
 		// Stacking on another of the author's changesets.
 		row.BaseVersion, row.BaseChangeset = base.version, base.pending.Changeset
 		u.parentsOf[base.pending.Changeset] = true
+	case base.mergedIn != 0:
+		row.BaseVersion, row.BaseChangeset = base.version, base.mergedIn
+		u.parentsOf[base.mergedIn] = true
 	}
 	u.doc[key] = len(u.rows)
 	u.rows = append(u.rows, row)

@@ -167,6 +167,43 @@ type PendingReader interface {
 	// provisional versions stay citable), or ErrNotFound. It is the first
 	// step of design.md's version resolution.
 	PendingVersion(ctx context.Context, key osmdata.Key, version int) (PendingChange, error)
+	// MergedVersions is PendingVersion in bulk for elements that have no
+	// active pending change, answering only which change it is: for each
+	// cited version that one of the author's merged changesets gave the
+	// element (as its row's version or as one a later upload to that
+	// changeset superseded), the latest such changeset and the final
+	// version its merge gave the element. Cited versions no merged
+	// changeset of the author's gave are left out, and so may be a
+	// Current one whose latest such change has that final version (the
+	// current version is then that change's). The rest come in element,
+	// then version order. It reads nothing more when the author has no
+	// merged changeset, and otherwise is one statement whatever the
+	// number cited.
+	MergedVersions(ctx context.Context, cited []CitedVersion) ([]MergedProvisional, error)
+}
+
+// CitedVersion is a version an upload cites of an element.
+type CitedVersion struct {
+	Element osmdata.Key
+	Version int
+	// Current says that Version is the element's current authoritative
+	// version. Most cited versions are, and few of those were given by
+	// a merged change with another final version: the store may find
+	// these few without looking at every merged change.
+	Current bool
+}
+
+// MergedProvisional is a provisional version that one of an author's
+// merged changesets gave an element, and what the merge made of it.
+type MergedProvisional struct {
+	Cited     CitedVersion
+	Changeset int64
+	// Version is the provisional version of the changeset's row of the
+	// element, whose content the merge took: the cited one, or a later
+	// one when a later upload to the changeset superseded it.
+	Version int
+	// FinalVersion is the version the merge gave the element.
+	FinalVersion int
 }
 
 // StageTx is what an upload may do inside its transaction.

@@ -248,6 +248,82 @@ func (r pendingReader) PendingVersion(ctx context.Context, key osmdata.Key, vers
 	return out[0], nil
 }
 
+// hasMerged reports whether the author has a merged changeset.
+func (r pendingReader) hasMerged(ctx context.Context) (bool, error) {
+	var merged bool
+	err := r.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM changesets WHERE user_id = $1 AND review_state = 'merged')`,
+		r.author).Scan(&merged)
+	if err != nil {
+		return false, fmt.Errorf("merged changesets of user %d: %w", r.author, err)
+	}
+	return merged, nil
+}
+
+// MergedVersions first asks whether the author has a merged changeset at
+// all, so that a new contributor's upload sends nothing more. Then, in
+// one statement, it keeps the cited versions that may resolve to a merged
+// change: those not current, and the current ones that a merged change
+// gave with another final version (pending_changes_moved, of merged rows
+// whose provisional version is not their final one, usually few) or that
+// a re-upload superseded (pending_versions), each a probe that usually
+// finds nothing. For each kept one it takes the latest merged row (set
+// final_version: only the merge sets it) that gave the version, as its
+// own (pending_changes_author) or as a superseded one.
+func (r pendingReader) MergedVersions(ctx context.Context, cited []storage.CitedVersion) ([]storage.MergedProvisional, error) {
+	if len(cited) == 0 {
+		return nil, nil
+	}
+	if merged, err := r.hasMerged(ctx); err != nil || !merged {
+		return nil, err
+	}
+	types := make([]int16, len(cited))
+	ids := make([]int64, len(cited))
+	versions := make([]int32, len(cited))
+	current := make([]bool, len(cited))
+	for i, c := range cited {
+		types[i], ids[i], versions[i], current[i] = int16(c.Element.Type), c.Element.ID, int32(c.Version), c.Current
+	}
+	rows, err := r.db.Query(ctx, `SELECT k.elem_type, k.elem_id, k.version, k.current, g.changeset_id, g.version, g.final_version
+		FROM unnest($2::smallint[], $3::bigint[], $4::integer[], $5::boolean[]) AS k(elem_type, elem_id, version, current)
+		CROSS JOIN LATERAL (
+			SELECT p.changeset_id, p.version, p.final_version, p.seq AS given_seq
+			FROM pending_changes p
+			WHERE p.author_id = $1 AND p.elem_type = k.elem_type AND p.elem_id = k.elem_id AND p.version = k.version
+				AND p.final_version IS NOT NULL
+			UNION ALL
+			SELECT p.changeset_id, p.version, p.final_version, v.seq
+			FROM pending_versions v
+			JOIN pending_changes p ON p.changeset_id = v.changeset_id AND p.elem_type = v.elem_type AND p.elem_id = v.elem_id
+			WHERE v.author_id = $1 AND v.elem_type = k.elem_type AND v.elem_id = k.elem_id AND v.version = k.version
+				AND p.final_version IS NOT NULL
+			ORDER BY given_seq DESC LIMIT 1) AS g
+		WHERE NOT k.current
+			OR EXISTS (SELECT 1 FROM pending_changes m WHERE m.author_id = $1 AND m.elem_type = k.elem_type
+				AND m.elem_id = k.elem_id AND m.version = k.version AND m.final_version <> m.version)
+			OR EXISTS (SELECT 1 FROM pending_versions v WHERE v.author_id = $1 AND v.elem_type = k.elem_type
+				AND v.elem_id = k.elem_id AND v.version = k.version)
+		ORDER BY k.elem_type, k.elem_id, k.version`, r.author, types, ids, versions, current)
+	if err != nil {
+		return nil, fmt.Errorf("merged versions of %d elements of user %d: %w", len(cited), r.author, err)
+	}
+	var out []storage.MergedProvisional
+	var m storage.MergedProvisional
+	var typ int16
+	var version, provisional, final int32
+	_, err = pgx.ForEachRow(rows, []any{&typ, &m.Cited.Element.ID, &version, &m.Cited.Current, &m.Changeset, &provisional, &final}, func() error {
+		m.Cited.Element.Type, m.Cited.Version = osmdata.ElementType(typ), int(version)
+		m.Version, m.FinalVersion = int(provisional), int(final)
+		if n := len(out); n == 0 || out[n-1].Cited != m.Cited { // not cited twice
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("merged versions of %d elements of user %d: %w", len(cited), r.author, err)
+	}
+	return out, nil
+}
+
 // ChangesetChanges returns a changeset's pending changes in staging order.
 func (s *Store) ChangesetChanges(ctx context.Context, id int64) ([]storage.PendingChange, error) {
 	out, err := collectPending(s.pool.Query(ctx, `SELECT `+pendingColumns+`

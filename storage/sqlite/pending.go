@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
@@ -193,6 +194,92 @@ func (r pendingReader) PendingVersion(ctx context.Context, key osmdata.Key, vers
 		return storage.PendingChange{}, fmt.Errorf("pending %s v%d of user %d: %w", key, version, r.author, storage.ErrNotFound)
 	}
 	return out[0], nil
+}
+
+// MergedVersions first asks whether the author has a merged changeset at
+// all, so that a new contributor's upload costs nothing more. Then, in
+// one statement, it keeps the cited versions that may resolve to a merged
+// change: those not current, and the current ones that a merged change
+// gave with another final version (pending_changes_moved, of merged rows
+// whose provisional version is not their final one, usually few) or that
+// a re-upload superseded (pending_versions), each a probe that usually
+// finds nothing. For each kept one it reads the merged rows (set
+// final_version: only the merge sets it) that gave the version, as their
+// own (pending_changes_author) or as a superseded one, latest first, and
+// keeps the first. The cited versions are decoded once into tables that
+// drive the loop (CROSS JOIN keeps them outside): left to itself, SQLite
+// may scan the author's rows and decode the whole JSON array for each,
+// quadratic in the upload.
+func (r pendingReader) MergedVersions(ctx context.Context, cited []storage.CitedVersion) ([]storage.MergedProvisional, error) {
+	if len(cited) == 0 {
+		return nil, nil
+	}
+	var merged bool
+	err := r.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM changesets WHERE user_id = ? AND review_state = 'merged')`,
+		r.author).Scan(&merged)
+	if err != nil {
+		return nil, fmt.Errorf("merged changesets of user %d: %w", r.author, err)
+	}
+	if !merged {
+		return nil, nil
+	}
+	b := make([]byte, 0, 28*len(cited))
+	b = append(b, '[')
+	for i, c := range cited {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, int64(c.Element.Type), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, c.Element.ID, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(c.Version), 10)
+		if c.Current {
+			b = append(b, ",1]"...)
+		} else {
+			b = append(b, ",0]"...)
+		}
+	}
+	b = append(b, ']')
+	rows, err := r.db.QueryContext(ctx, `WITH k (elem_type, elem_id, version, current) AS MATERIALIZED (
+			SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?2)),
+		kept AS MATERIALIZED (
+			SELECT * FROM k
+			WHERE NOT k.current
+				OR EXISTS (SELECT 1 FROM pending_changes m WHERE m.author_id = ?1 AND m.elem_type = k.elem_type
+					AND m.elem_id = k.elem_id AND m.version = k.version AND m.final_version <> m.version)
+				OR EXISTS (SELECT 1 FROM pending_versions v WHERE v.author_id = ?1 AND v.elem_type = k.elem_type
+					AND v.elem_id = k.elem_id AND v.version = k.version))
+		SELECT k.elem_type, k.elem_id, k.version, k.current, p.changeset_id, p.version, p.final_version
+		FROM kept k CROSS JOIN pending_changes p ON p.author_id = ?1 AND p.elem_type = k.elem_type AND p.elem_id = k.elem_id
+		LEFT JOIN pending_versions v ON v.author_id = ?1 AND v.elem_type = k.elem_type AND v.elem_id = k.elem_id
+			AND v.version = k.version AND v.changeset_id = p.changeset_id
+		WHERE p.final_version IS NOT NULL AND (p.version = k.version OR v.seq IS NOT NULL)
+		ORDER BY k.elem_type, k.elem_id, k.version, CASE WHEN p.version = k.version THEN p.seq ELSE v.seq END DESC`,
+		r.author, string(b))
+	if err != nil {
+		return nil, fmt.Errorf("merged versions of %d elements of user %d: %w", len(cited), r.author, err)
+	}
+	defer rows.Close()
+	var out []storage.MergedProvisional
+	for rows.Next() {
+		var typ, version, provisional, final int64
+		var m storage.MergedProvisional
+		if err := rows.Scan(&typ, &m.Cited.Element.ID, &version, &m.Cited.Current, &m.Changeset, &provisional, &final); err != nil {
+			return nil, fmt.Errorf("merged versions of user %d: %w", r.author, err)
+		}
+		m.Cited.Element.Type, m.Cited.Version = osmdata.ElementType(typ), int(version)
+		m.Version, m.FinalVersion = int(provisional), int(final)
+		if n := len(out); n > 0 && out[n-1].Cited == m.Cited {
+			continue // an earlier changeset that gave the same version, or cited twice
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("merged versions of %d elements of user %d: %w", len(cited), r.author, err)
+	}
+	return out, nil
 }
 
 // ChangesetChanges returns a changeset's pending changes in staging order.

@@ -88,5 +88,6 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Changesets", func(t *testing.T) { t.Parallel(); testChangesets(t, open) })
 	t.Run("Staging", func(t *testing.T) { t.Parallel(); testStaging(t, open) })
 	t.Run("Merge", func(t *testing.T) { t.Parallel(); testMerge(t, open) })
+	t.Run("MergedVersions", func(t *testing.T) { t.Parallel(); testMergedVersions(t, open) })
 	t.Run("MergeQueue", func(t *testing.T) { t.Parallel(); testMergeQueue(t, open) })
 }
