@@ -107,7 +107,8 @@ func (s *Service) UploadOsmChange(ctx context.Context, who *auth.Identity, id in
 	if err != nil {
 		return nil, err
 	}
-	return s.uploadAfter(ctx, who, id, ops, early)
+	res, err := s.uploadAfter(ctx, who, id, ops, early)
+	return s.submitIfFull(ctx, res, err)
 }
 
 // parseOsmChange reads an osmChange document into operations, in

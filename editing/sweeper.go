@@ -73,3 +73,17 @@ func (w *Sweeper) Sweep(ctx context.Context) []int64 {
 	}
 	return closed
 }
+
+// submitIfFull closes and submits at once a changeset an upload filled
+// (MaxChangesetChanges changes), as the sweeper would at its next round:
+// the editor cannot close it any more (a full changeset answers 409, as
+// on openstreetmap.org), and its merge should not wait for the sweep. A
+// failure leaves it to the sweeper; the upload itself has succeeded.
+func (s *Service) submitIfFull(ctx context.Context, res *DiffResult, err error) (*DiffResult, error) {
+	if err != nil || res.Changeset.NumChanges < s.limits.MaxChangesetChanges {
+		return res, err
+	}
+	sweeper := s.NewSweeper(0)
+	sweeper.Sweep(ctx)
+	return res, nil
+}

@@ -51,7 +51,8 @@ type DiffResult struct {
 // them or none, with cgimap's semantics and design.md's version resolution
 // and stacking (apply.go).
 func (s *Service) Upload(ctx context.Context, who *auth.Identity, id int64, ops []Operation) (*DiffResult, error) {
-	return s.upload(ctx, who, id, ops)
+	res, err := s.upload(ctx, who, id, ops)
+	return s.submitIfFull(ctx, res, err)
 }
 
 // CreateElement stages one create (PUT /api/0.6/{type}/create): e's ID is

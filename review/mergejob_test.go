@@ -240,6 +240,15 @@ func TestKickMergesWithoutPolling(t *testing.T) {
 				w.close(ana, cs)
 				waitFor(t, fmt.Sprintf("changeset %d merged", cs), func() bool { return w.state(cs) == osmdata.ReviewMerged })
 			}
+			// An upload that fills a changeset submits it: the editor
+			// cannot close it any more, and it merges without a sweep.
+			cs := w.open(ana)
+			ops := make([]editing.Operation, storage.MaxChangesetChanges)
+			for i := range ops {
+				ops[i] = createNode(int64(-1-i), 5+float64(i/100)*0.001, 5+float64(i%100)*0.001)
+			}
+			w.upload(ana, cs, ops...)
+			waitFor(t, fmt.Sprintf("full changeset %d merged", cs), func() bool { return w.state(cs) == osmdata.ReviewMerged })
 		})
 	}
 }
