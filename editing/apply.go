@@ -218,6 +218,9 @@ func (u *uploader) prefetch(ctx context.Context, ops []Operation) error {
 	if err := u.loadPending(ctx, mentioned); err != nil {
 		return err
 	}
+	if err := u.rereadUnseen(ctx, mentioned); err != nil {
+		return err
+	}
 
 	// Parents of deleted elements: authoritative ways and relations
 	// using them, and pending ones referring to them.
@@ -356,6 +359,34 @@ func memberKeys(rel *osmdata.Element, t osmdata.ElementType, want map[int64]bool
 
 // loadAhead takes the current versions read while the document was
 // parsed, and reads in the transaction those of ids not read then.
+// rereadUnseen reads again the authoritative state of the mentioned
+// elements found neither there nor among the author's pending changes. A
+// merge moves an author's changes from pending to authoritative in one
+// commit; one that committed after the authoritative read (done early,
+// while the body was parsed, or in its own statement) and before the
+// pending read hides its elements from both, and the upload would answer
+// 404 or 412 for elements the author has just created. Read after the
+// pending read, the dataset has them. Versions read before such a merge
+// need nothing: resolveVersion finds the merged change (MergedVersions).
+func (u *uploader) rereadUnseen(ctx context.Context, mentioned map[osmdata.ElementType][]int64) error {
+	unseen := map[osmdata.ElementType][]int64{}
+	for t, ids := range mentioned {
+		for _, id := range ids {
+			k := osmdata.Key{Type: t, ID: id}
+			if _, ok := u.authoritative[k]; ok {
+				continue
+			}
+			if _, ok := u.pendingOf[k]; !ok {
+				unseen[t] = append(unseen[t], id)
+			}
+		}
+	}
+	if len(unseen) == 0 {
+		return nil
+	}
+	return u.loadAuthoritative(ctx, unseen)
+}
+
 func (u *uploader) loadAhead(ctx context.Context, ids map[osmdata.ElementType][]int64) error {
 	if u.ahead == nil {
 		return u.loadAuthoritative(ctx, ids)
