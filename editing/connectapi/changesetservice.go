@@ -14,6 +14,7 @@ import (
 	geocommunsv1 "github.com/geocommuns/geocommuns/gen/geocommuns/v1"
 	"github.com/geocommuns/geocommuns/gen/geocommuns/v1/geocommunsv1connect"
 	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/osmdata/osmproto"
 	"github.com/geocommuns/geocommuns/storage"
 )
 
@@ -28,7 +29,7 @@ var _ geocommunsv1connect.ChangesetServiceHandler = (*ChangesetServer)(nil)
 
 // CreateChangeset opens a changeset of the caller.
 func (c *ChangesetServer) CreateChangeset(ctx context.Context, req *connect.Request[geocommunsv1.CreateChangesetRequest]) (*connect.Response[geocommunsv1.CreateChangesetResponse], error) {
-	cs, err := c.Editing.CreateChangeset(ctx, auth.FromContext(ctx), tagsFromProto(req.Msg.GetTags()))
+	cs, err := c.Editing.CreateChangeset(ctx, auth.FromContext(ctx), osmproto.TagsFromProto(req.Msg.GetTags()))
 	if err != nil {
 		return nil, editingError(ctx, c.Logger, 0, err)
 	}
@@ -63,7 +64,7 @@ func (c *ChangesetServer) UploadChanges(ctx context.Context, req *connect.Reques
 		Changeset: changesetToProto(&res.Changeset),
 	}
 	for i, e := range res.Entries {
-		d := &geocommunsv1.DiffResult{Type: typeToProto(e.Type), OldId: e.OldID}
+		d := &geocommunsv1.DiffResult{Type: osmproto.TypeToProto(e.Type), OldId: e.OldID}
 		// A delete answers its old id only, unless if-unused skipped it:
 		// then the element keeps its id and version, as cgimap answers.
 		if e.Action != storage.Delete || e.Skipped {
@@ -96,13 +97,13 @@ func operationsFromProto(changeset int64, changes []*geocommunsv1.Change) ([]edi
 		if pe == nil {
 			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("change %d: no element", i))
 		}
-		t, ok := typeFromProto(pe.GetType())
+		t, ok := osmproto.TypeFromProto(pe.GetType())
 		if !ok {
 			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("change %d: element type must be node, way or relation, not %v", i, pe.GetType()))
 		}
 		e := osmdata.Element{
 			Type: t, ID: pe.GetId(), Version: int(pe.GetVersion()), Visible: action != storage.Delete,
-			Changeset: changeset, Tags: tagsFromProto(pe.GetTags()),
+			Changeset: changeset, Tags: osmproto.TagsFromProto(pe.GetTags()),
 		}
 		switch t {
 		case osmdata.Node:
@@ -116,7 +117,7 @@ func operationsFromProto(changeset int64, changes []*geocommunsv1.Change) ([]edi
 			e.Nodes = pe.GetNodes()
 		case osmdata.Relation:
 			for _, m := range pe.GetMembers() {
-				mt, ok := typeFromProto(m.GetType())
+				mt, ok := osmproto.TypeFromProto(m.GetType())
 				if !ok {
 					return nil, elementError(connect.CodeInvalidArgument, fmt.Errorf("change %d: a member of %s %d has type %v", i, t, e.ID, m.GetType()), t, e.ID, nil, nil)
 				}
@@ -155,14 +156,14 @@ func (c *ChangesetServer) ListChangesets(ctx context.Context, req *connect.Reque
 		IDs:           m.GetChangesetIds(),
 		UID:           m.GetUid(),
 		DisplayName:   m.GetDisplayName(),
-		ClosedAfter:   timeFromProto(m.GetClosedAfter()),
-		CreatedBefore: timeFromProto(m.GetCreatedBefore()),
+		ClosedAfter:   osmproto.TimeFromProto(m.GetClosedAfter()),
+		CreatedBefore: osmproto.TimeFromProto(m.GetCreatedBefore()),
 		OnlyOpen:      m.GetOnlyOpen(),
 		OnlyClosed:    m.GetOnlyClosed(),
 		Limit:         min(int(m.GetLimit()), editing.MaxChangesetQueryLimit),
 	}
 	if m.GetBbox() != nil {
-		box := boxFromProto(m.GetBbox())
+		box := osmproto.BoxFromProto(m.GetBbox())
 		if !validBox(box) {
 			return nil, connect.NewError(connect.CodeInvalidArgument, golden(editing.ErrBBoxRange))
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/geocommuns/geocommuns/editing"
 	geocommunsv1 "github.com/geocommuns/geocommuns/gen/geocommuns/v1"
 	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/osmdata/osmproto"
 )
 
 // editingCodes maps editing's golden error kinds to Connect codes. The
@@ -120,7 +121,7 @@ func editingError(ctx context.Context, logger *slog.Logger, changesetID int64, e
 			provided, server = &p, &s
 		}
 		addDetail(cerr, &geocommunsv1.ElementError{
-			Type: typeToProto(e.Element.Type), Id: e.Element.ID,
+			Type: osmproto.TypeToProto(e.Element.Type), Id: e.Element.ID,
 			ProvidedVersion: provided, ServerVersion: server,
 		})
 	}
@@ -133,7 +134,7 @@ func editingError(ctx context.Context, logger *slog.Logger, changesetID int64, e
 // elementError is an error about one element with its detail.
 func elementError(code connect.Code, err error, t osmdata.ElementType, id int64, provided, server *int64) error {
 	cerr := connect.NewError(code, err)
-	addDetail(cerr, &geocommunsv1.ElementError{Type: typeToProto(t), Id: id, ProvidedVersion: provided, ServerVersion: server})
+	addDetail(cerr, &geocommunsv1.ElementError{Type: osmproto.TypeToProto(t), Id: id, ProvidedVersion: provided, ServerVersion: server})
 	return cerr
 }
 

@@ -13,6 +13,7 @@ import (
 	geocommunsv1 "github.com/geocommuns/geocommuns/gen/geocommuns/v1"
 	"github.com/geocommuns/geocommuns/gen/geocommuns/v1/geocommunsv1connect"
 	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/osmdata/osmproto"
 	"github.com/geocommuns/geocommuns/storage"
 )
 
@@ -52,7 +53,7 @@ func (m *MapServer) GetMap(ctx context.Context, req *connect.Request[geocommunsv
 	if req.Msg.GetBbox() == nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, golden(editing.ErrBBoxFormat))
 	}
-	box := boxFromProto(req.Msg.GetBbox())
+	box := osmproto.BoxFromProto(req.Msg.GetBbox())
 	if !validBox(box) {
 		return nil, connect.NewError(connect.CodeInvalidArgument, golden(editing.ErrBBoxRange))
 	}
@@ -70,9 +71,9 @@ func (m *MapServer) GetMap(ctx context.Context, req *connect.Request[geocommunsv
 	}
 	els := make([]*geocommunsv1.Element, 0, len(data.Nodes)+len(data.Ways)+len(data.Relations))
 	for _, list := range [][]osmdata.Element{data.Nodes, data.Ways, data.Relations} {
-		els = append(els, elementsToProto(list)...)
+		els = append(els, osmproto.ElementsToProto(list)...)
 	}
-	return private(r, connect.NewResponse(&geocommunsv1.GetMapResponse{Bounds: boxToProto(box), Elements: els})), nil
+	return private(r, connect.NewResponse(&geocommunsv1.GetMapResponse{Bounds: osmproto.BoxToProto(box), Elements: els})), nil
 }
 
 // validBox is osmdata.ParseBBox's range check on a box in fixed point
@@ -109,7 +110,7 @@ func (m *MapServer) GetElement(ctx context.Context, req *connect.Request[geocomm
 		if err != nil {
 			return nil, internalError(ctx, m.Logger, fmt.Errorf("%s %d v%d: %w", t, id, v, err))
 		}
-		return private(r, connect.NewResponse(&geocommunsv1.GetElementResponse{Element: elementToProto(&e)})), nil
+		return private(r, connect.NewResponse(&geocommunsv1.GetElementResponse{Element: osmproto.ElementToProto(&e)})), nil
 	}
 	els, err := r.CurrentElements(ctx, t, []int64{id})
 	if err != nil {
@@ -125,7 +126,7 @@ func (m *MapServer) GetElement(ctx context.Context, req *connect.Request[geocomm
 		v := int64(e.Version)
 		return nil, elementError(connect.CodeNotFound, golden(editing.ErrAlreadyDeleted, t, id), t, id, nil, &v)
 	}
-	return private(r, connect.NewResponse(&geocommunsv1.GetElementResponse{Element: elementToProto(&e)})), nil
+	return private(r, connect.NewResponse(&geocommunsv1.GetElementResponse{Element: osmproto.ElementToProto(&e)})), nil
 }
 
 // GetHistory reads every authoritative version of an element; pending
@@ -142,12 +143,12 @@ func (m *MapServer) GetHistory(ctx context.Context, req *connect.Request[geocomm
 	if err != nil {
 		return nil, internalError(ctx, m.Logger, fmt.Errorf("history of %s %d: %w", t, id, err))
 	}
-	return connect.NewResponse(&geocommunsv1.GetHistoryResponse{Versions: elementsToProto(versions)}), nil
+	return connect.NewResponse(&geocommunsv1.GetHistoryResponse{Versions: osmproto.ElementsToProto(versions)}), nil
 }
 
 // elementArgs checks an element's type and id as a request names them.
 func elementArgs(pt geocommunsv1.ElementType, id int64) (osmdata.ElementType, int64, error) {
-	t, ok := typeFromProto(pt)
+	t, ok := osmproto.TypeFromProto(pt)
 	if !ok {
 		return 0, 0, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("element type must be node, way or relation, not %v", pt))
 	}
