@@ -90,4 +90,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Merge", func(t *testing.T) { t.Parallel(); testMerge(t, open) })
 	t.Run("MergedVersions", func(t *testing.T) { t.Parallel(); testMergedVersions(t, open) })
 	t.Run("MergeQueue", func(t *testing.T) { t.Parallel(); testMergeQueue(t, open) })
+	t.Run("ChangeFeed", func(t *testing.T) { t.Parallel(); testChangeFeed(t, open) })
 }
