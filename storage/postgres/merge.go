@@ -26,6 +26,8 @@ func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error
 		return storage.OutboxEntry{}, fmt.Errorf("merge changeset %d: %w", id, err)
 	}
 	if len(conflicts) == 0 {
+		// This process's waiters need not wait for the notification.
+		s.feed.signal.Notify()
 		return entry, nil
 	}
 	cerr := &storage.ConflictError{Changeset: id, Conflicts: conflicts}
@@ -107,6 +109,9 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 	if err == nil {
 		err = mtx.settle()
 	}
+	if err == nil && len(mtx.ahead) > 0 {
+		err = errors.New("PlanMerge did not read through ReadForMerge, which sends the writes ahead of the plan")
+	}
 	if err != nil || len(conflicts) > 0 {
 		return storage.OutboxEntry{}, conflicts, err
 	}
@@ -146,8 +151,9 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 		WHERE id = $1`, id, len(plan.Versions), minLat, minLon, maxLat, maxLon)
 	b.Queue(`INSERT INTO outbox (merge_seq, changeset_id, merged_at, elem_types, elem_ids, old_versions, new_versions)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, id, at, types, elemIDs, oldVersions, newVersions)
+	queueMergeNotify(b, s.feed.channel, seq)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("record the merge (derived rows, final versions, changeset, outbox): %w", err)
+		return storage.OutboxEntry{}, nil, fmt.Errorf("record the merge (derived rows, final versions, changeset, outbox, notification): %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return storage.OutboxEntry{}, nil, fmt.Errorf("commit: %w", err)
