@@ -26,6 +26,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		sweep    time.Duration
 		poll     time.Duration
 		maxBody  int64
+		nf       natsFlags
 	)
 	fs := newFlagSet(e, "serve", "",
 		"Serves the OSM API 0.6 as openstreetmap.org's cgimap does, the Connect services, /healthz,\n"+
@@ -40,6 +41,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.Int64Var(&maxBody, "max-upload-bytes", editing.DefaultMaxUploadBytes, "the most `bytes` a request body may hold after decompression (OSM API uploads and Connect messages); more is answered 413")
 	fs.DurationVar(&sweep, "sweep-period", editing.DefaultSweepPeriod, "how often to close changesets that are due (idle, old or full)")
 	fs.DurationVar(&poll, "merge-poll", review.DefaultMergePoll, "how often to look for changesets to merge that another process submitted or approved, or left when it stopped")
+	nf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, e, args); err != nil {
@@ -64,7 +66,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
 		SweepPeriod: sweep, MergePoll: poll}, store, logger)
-	return srv.Run(ctx)
+	return nf.runBeside(ctx, fs, srv, sf, hf.header, store, logger)
 }
 
 // loadDemo imports the demo extract into an empty dataset, and leaves a

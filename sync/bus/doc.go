@@ -1,0 +1,23 @@
+// Package bus publishes every merge to NATS JetStream: an embedded
+// nats-server (files under the data directory) or an existing cluster,
+// one stream holding the merge subjects, and the relay that copies the
+// outbox into it after each merge commits.
+//
+// Subjects (Prefix defaults to "geocommuns"):
+//
+//	geocommuns.merges.all          every merge, a protobuf geocommuns.v1.MergedChange (augmented diff)
+//	geocommuns.merges.osc          every merge as osmChange XML
+//	geocommuns.merges.tile.Z.X.Y   the part of a merge touching one slippy-map tile at zoom TileZoom, protobuf
+//
+// Every message carries the headers Geocommuns-Merge-Seq, Geocommuns-Part
+// and Geocommuns-Parts: a change larger than the connection's max payload
+// is split into parts numbered from 1, never dropped; a consumer joins
+// them by merge_seq. Nats-Msg-Id is "<merge_seq>-<part>" on the all
+// subject ("<merge_seq>-osc-<part>", "<merge_seq>-tile-Z-X-Y" on the
+// others), so JetStream drops a message the relay publishes twice.
+//
+// The relay never makes a merge wait: merges write the outbox, the relay
+// reads it after commit. On start and after any outage it resumes from
+// the stream's last message, not from memory, since JetStream's dedup
+// window (2 minutes) cannot cover a longer outage.
+package bus

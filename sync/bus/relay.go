@@ -1,0 +1,234 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+	"github.com/geocommuns/geocommuns/sync/changes"
+)
+
+// Source is what the relay reads of the dataset: the outbox, the
+// versions it names, and current nodes and ways for the tile subjects.
+// A source that is also a storage.ChangeFeed wakes the relay as a merge
+// commits; another is polled.
+type Source interface {
+	Outbox(ctx context.Context, afterSeq int64, limit int) ([]storage.OutboxEntry, error)
+	LastMergeSeq(ctx context.Context) (int64, error)
+	CurrentElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error)
+	ElementVersions(ctx context.Context, keys []storage.VersionKey) ([]osmdata.Element, error)
+}
+
+// pollInterval is how often a relay polls a source that cannot wake it.
+const pollInterval = 50 * time.Millisecond
+
+// polledFeed makes a Source a storage.ChangeFeed by polling its
+// LastMergeSeq.
+type polledFeed struct{ Source }
+
+func (p polledFeed) WaitMerge(ctx context.Context, afterSeq int64) (int64, error) {
+	for {
+		seq, err := p.LastMergeSeq(ctx)
+		if err != nil || seq > afterSeq {
+			return seq, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func feedOf(s Source) storage.ChangeFeed {
+	if f, ok := s.(storage.ChangeFeed); ok {
+		return f
+	}
+	return polledFeed{s}
+}
+
+// Lease is the right to relay, held until Release or until Check says it
+// may be lost (storage/postgres's LeadRelay gives one).
+type Lease = interface {
+	Check(context.Context) error
+	Release() error
+}
+
+// Elect blocks until this process may relay, or ctx ends.
+type Elect func(ctx context.Context) (Lease, error)
+
+// RelayConfig is what a relay publishes, where, and how it is elected.
+type RelayConfig struct {
+	Conn     *nats.Conn
+	Stream   string // DefaultStream when empty
+	Subjects Subjects
+	// Header is what the osmChange documents say about themselves.
+	Header osmdata.DocumentHeader
+	// Elect makes one relay at a time publish; nil means this process is
+	// the only one (SQLite, tests).
+	Elect Elect
+	// Batch is how many outbox rows one read takes (256 when zero).
+	Batch int
+	// Retry is the pause after an error before starting over from the
+	// stream's last message (1 s when zero).
+	Retry  time.Duration
+	Logger *slog.Logger
+}
+
+// Relay copies the outbox to the stream, in merge_seq order.
+type Relay struct {
+	cfg    RelayConfig
+	source Source
+	feed   storage.ChangeFeed
+	js     jetstream.JetStream
+}
+
+// NewRelay prepares a relay; Run runs it.
+func NewRelay(source Source, cfg RelayConfig) (*Relay, error) {
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultStream
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 256
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	js, err := jetstream.New(cfg.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	return &Relay{cfg: cfg, source: source, feed: feedOf(source), js: js}, nil
+}
+
+// leaseCheckEvery is how often a leading relay confirms it still leads
+// while idle or between batches.
+const leaseCheckEvery = 5 * time.Second
+
+// Run relays until ctx ends, then returns nil. Errors (NATS down, the
+// lease lost, the store failing) are logged and retried: the merge
+// never hears of them.
+func (r *Relay) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		err := r.lead(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		r.cfg.Logger.Warn("NATS relay stopped; starting over from the stream's last message", "retry", r.cfg.Retry, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.cfg.Retry):
+		}
+	}
+	return nil
+}
+
+// lead takes the lease, then relays while it holds it.
+func (r *Relay) lead(ctx context.Context) error {
+	if r.cfg.Elect == nil {
+		return r.relay(ctx, nil)
+	}
+	lease, err := r.cfg.Elect(ctx)
+	if err != nil {
+		return fmt.Errorf("elect the relay: %w", err)
+	}
+	defer lease.Release()
+	r.cfg.Logger.Info("NATS relay elected")
+	return r.relay(ctx, lease)
+}
+
+// relay publishes from where the stream ends, for as long as nothing
+// fails.
+func (r *Relay) relay(ctx context.Context, lease Lease) error {
+	st, err := EnsureStream(ctx, r.js, r.cfg.Stream, r.cfg.Subjects)
+	if err != nil {
+		return err
+	}
+	doneSeq, lastID, err := lastPublished(ctx, st)
+	if err != nil {
+		return err
+	}
+	// The stream's last message may be part of a merge published only in
+	// part: that merge goes again from the message after it.
+	after := doneSeq
+	if lastID != "" {
+		after = doneSeq - 1
+	}
+	r.cfg.Logger.Info("NATS relay resumes", "stream", r.cfg.Stream, "last_merge_seq", doneSeq, "last_msg_id", lastID)
+	b := &builder{subjects: r.cfg.Subjects, header: r.cfg.Header, reader: r.source, zoom: TileZoom,
+		maxBody: int(r.cfg.Conn.MaxPayload()) - headerRoom}
+	checked := time.Now()
+	for {
+		if lease != nil && time.Since(checked) > leaseCheckEvery {
+			if err := lease.Check(ctx); err != nil {
+				return err
+			}
+			checked = time.Now()
+		}
+		entries, err := r.source.Outbox(ctx, after, r.cfg.Batch)
+		if err != nil {
+			return fmt.Errorf("read the outbox after %d: %w", after, err)
+		}
+		if len(entries) == 0 {
+			if err := r.wait(ctx, after); err != nil {
+				return err
+			}
+			continue
+		}
+		merges, err := changes.Load(ctx, r.feed, entries)
+		if err != nil {
+			return fmt.Errorf("load merges %d to %d: %w", entries[0].Seq, entries[len(entries)-1].Seq, err)
+		}
+		for _, m := range merges {
+			msgs, err := b.messages(ctx, m)
+			if err != nil {
+				return err
+			}
+			if m.Seq == doneSeq {
+				msgs = msgsAfter(msgs, lastID)
+			}
+			for _, msg := range msgs {
+				if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(r.cfg.Stream)); err != nil {
+					return fmt.Errorf("publish merge %d (%s): %w", m.Seq, msg.Header.Get(jetstream.MsgIDHeader), err)
+				}
+			}
+			after = m.Seq
+		}
+	}
+}
+
+// wait blocks until a merge after seq commits, a lease check is due, or
+// ctx ends.
+func (r *Relay) wait(ctx context.Context, seq int64) error {
+	wctx, cancel := context.WithTimeout(ctx, leaseCheckEvery)
+	defer cancel()
+	_, err := r.feed.WaitMerge(wctx, seq)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// msgsAfter drops the messages up to and including the one with id
+// lastID, published before the relay stopped. When the list does not
+// have it (the max payload changed, so the merge splits differently),
+// the whole merge goes again and JetStream drops what it has within its
+// dedup window.
+func msgsAfter(msgs []*nats.Msg, lastID string) []*nats.Msg {
+	for i, m := range msgs {
+		if m.Header.Get(jetstream.MsgIDHeader) == lastID {
+			return msgs[i+1:]
+		}
+	}
+	return msgs
+}
