@@ -2,6 +2,8 @@ package bus_test
 
 import (
 	"testing"
+
+	"github.com/geocommuns/geocommuns/sync/bus"
 )
 
 // TestMergesDuringAnOutageArriveAfterIt stops NATS, merges 100
@@ -25,7 +27,7 @@ func TestMergesDuringAnOutageArriveAfterIt(t *testing.T) {
 func outage(t *testing.T, url string, stop, start func()) {
 	stream, subjects := names(t, url)
 	d := newDataset(t, openSQLite(t))
-	startRelay(t, d.store, url, stream, subjects, nil)
+	startRelay(t, d.store, url, bus.RelayConfig{Stream: stream, Subjects: subjects})
 	d.mergeNodes(5)
 	receive(t, url, stream, subjects.All(), 5)
 

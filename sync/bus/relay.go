@@ -76,6 +76,9 @@ type RelayConfig struct {
 	Elect Elect
 	// Batch is how many outbox rows one read takes (256 when zero).
 	Batch int
+	// DedupWindow is the stream's (DefaultDedupWindow when zero). Tests
+	// shorten it to show that resuming, not dedup, avoids duplicates.
+	DedupWindow time.Duration
 	// Retry is the pause after an error before starting over from the
 	// stream's last message (1 s when zero).
 	Retry  time.Duration
@@ -150,7 +153,7 @@ func (r *Relay) lead(ctx context.Context) error {
 // relay publishes from where the stream ends, for as long as nothing
 // fails.
 func (r *Relay) relay(ctx context.Context, lease Lease) error {
-	st, err := EnsureStream(ctx, r.js, r.cfg.Stream, r.cfg.Subjects)
+	st, err := EnsureStream(ctx, r.js, r.cfg.Stream, r.cfg.Subjects, r.cfg.DedupWindow)
 	if err != nil {
 		return err
 	}

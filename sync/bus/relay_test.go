@@ -21,14 +21,14 @@ import (
 
 // startRelay runs a relay of store to the NATS at url until the returned
 // function stops it (and waits for it).
-func startRelay(t *testing.T, store storage.Store, url, stream string, subjects bus.Subjects, elect bus.Elect) (stop func()) {
+func startRelay(t *testing.T, store storage.Store, url string, cfg bus.RelayConfig) (stop func()) {
 	t.Helper()
 	source, ok := store.(bus.Source)
 	if !ok {
 		t.Fatal("the store is no bus.Source")
 	}
-	relay, err := bus.NewRelay(source, bus.RelayConfig{Conn: connect(t, url), Stream: stream, Subjects: subjects,
-		Elect: elect, Retry: 50 * time.Millisecond})
+	cfg.Conn, cfg.Retry = connect(t, url), 50*time.Millisecond
+	relay, err := bus.NewRelay(source, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestMergesArriveInOrder(t *testing.T) {
 			// Some merges before the relay starts (it catches up), the rest
 			// while it runs.
 			d.mergeNodes(20)
-			startRelay(t, d.store, url, stream, subjects, nil)
+			startRelay(t, d.store, url, bus.RelayConfig{Stream: stream, Subjects: subjects})
 			d.mergeNodes(30)
 			sizes, n := outboxSizes(t, d.store)
 			checkInOrder(t, receive(t, url, stream, subjects.All(), n), sizes, n)
@@ -103,43 +103,79 @@ func TestMergesArriveInOrder(t *testing.T) {
 	}
 }
 
+// TestRelayRestartsNeitherDuplicateNorMiss stops relays at random
+// moments, mid-merge too, while merges happen. With a dedup window too
+// short to hide a message published twice, it shows that a relay
+// resumes exactly after the stream's last message.
 func TestRelayRestartsNeitherDuplicateNorMiss(t *testing.T) {
 	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			url := tg.url(t)
-			stream, subjects := names(t, url)
-			d := newDataset(t, openSQLite(t))
-			// A merge of many parts among the small ones, so that restarts
-			// fall in the middle of a merge too.
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				for i := range 60 {
-					if i == 30 {
-						d.merge(bigNodes(8000)...)
-						continue
-					}
-					d.mergeNodes(1)
-				}
-			}()
-			// Relays stopped at random moments, one after the other.
-			restarts := 0
-			for running := true; running; restarts++ {
-				select {
-				case <-done:
-					running = false
-				default:
-				}
-				stop := startRelay(t, d.store, url, stream, subjects, nil)
-				time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
-				stop()
+		for _, window := range []time.Duration{bus.DefaultDedupWindow, 100 * time.Millisecond} {
+			t.Run(fmt.Sprintf("%s/dedup %s", tg.name, window), func(t *testing.T) {
+				relayRestarts(t, tg.url(t), window)
+			})
+		}
+	}
+}
+
+func relayRestarts(t *testing.T, url string, window time.Duration) {
+	stream, subjects := names(t, url)
+	d := newDataset(t, openSQLite(t))
+	// A merge of many parts among the small ones, so that restarts
+	// fall in the middle of a merge too.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 60 {
+			if i == 30 {
+				d.merge(bigNodes(8000)...)
+				continue
 			}
-			startRelay(t, d.store, url, stream, subjects, nil)
-			sizes, n := outboxSizes(t, d.store)
-			got := receive(t, url, stream, subjects.All(), n)
-			checkInOrder(t, got, sizes, n)
-			t.Logf("%d merges, %d messages on %s, relay restarted %d times", n, got.messages, subjects.All(), restarts)
-		})
+			d.mergeNodes(1)
+		}
+	}()
+	// Relays stopped at random moments, one after the other.
+	restarts := 0
+	for running := true; running; restarts++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		stop := startRelay(t, d.store, url, bus.RelayConfig{Stream: stream, Subjects: subjects, DedupWindow: window})
+		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
+		stop()
+	}
+	startRelay(t, d.store, url, bus.RelayConfig{Stream: stream, Subjects: subjects, DedupWindow: window})
+	sizes, n := outboxSizes(t, d.store)
+	got := receive(t, url, stream, subjects.All(), n)
+	checkInOrder(t, got, sizes, n)
+	t.Logf("%d merges, %d messages on %s, relay restarted %d times", n, got.messages, subjects.All(), restarts)
+	checkEveryMessageOnce(t, url, stream, subjects)
+}
+
+// checkEveryMessageOnce reads the whole stream, every subject, and
+// fails on a Nats-Msg-Id stored twice.
+func checkEveryMessageOnce(t *testing.T, url, stream string, subjects bus.Subjects) {
+	t.Helper()
+	js, err := jetstream.New(connect(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range receiveRaw(t, url, stream, subjects.Merges(), int(info.State.Msgs)) {
+		id := m.Headers().Get(jetstream.MsgIDHeader)
+		if seen[id] {
+			t.Errorf("message %s stored twice", id)
+		}
+		seen[id] = true
 	}
 }
 
@@ -160,7 +196,7 @@ func TestTenThousandElementChangeArrivesWhole(t *testing.T) {
 			url := tg.url(t)
 			stream, subjects := names(t, url)
 			d := newDataset(t, openSQLite(t))
-			startRelay(t, d.store, url, stream, subjects, nil)
+			startRelay(t, d.store, url, bus.RelayConfig{Stream: stream, Subjects: subjects})
 			entry := d.merge(bigNodes(10_000)...)
 			if len(entry.Versions) != 10_000 {
 				t.Fatalf("the merge wrote %d elements", len(entry.Versions))

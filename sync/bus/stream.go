@@ -12,14 +12,18 @@ import (
 // DefaultStream names the stream of the merge subjects.
 const DefaultStream = "GEOCOMMUNS"
 
-// dedupWindow is JetStream's default, written out because the relay's
-// resume logic is what covers longer outages.
-const dedupWindow = 2 * time.Minute
+// DefaultDedupWindow is JetStream's default, written out because the
+// relay's resume logic, not the window, is what covers longer outages.
+const DefaultDedupWindow = 2 * time.Minute
 
 // EnsureStream creates the stream of the merge subjects, or updates an
-// existing one to hold them. Only fields NATS 2.9 knows are set, so that
-// the same code runs on Debian's nats-server and the embedded 2.15.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, subjects Subjects) (jetstream.Stream, error) {
+// existing one to hold them, with the given dedup window
+// (DefaultDedupWindow when zero). Only fields NATS 2.9 knows are set, so
+// that the same code runs on Debian's nats-server and the embedded 2.15.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, subjects Subjects, dedupWindow time.Duration) (jetstream.Stream, error) {
+	if dedupWindow <= 0 {
+		dedupWindow = DefaultDedupWindow
+	}
 	cfg := jetstream.StreamConfig{
 		Name:        name,
 		Description: "geocommuns merges, one message (or part) per merge and subject",
