@@ -32,5 +32,8 @@ func (s *Server) startJobs(ctx context.Context) (wait func()) {
 		wg.Go(func() { sweeper.Run(ctx) })
 	}
 	wg.Go(func() { s.merge.Run(ctx) })
+	if s.cutter != nil {
+		wg.Go(func() { s.cutter.Run(ctx) })
+	}
 	return wg.Wait
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/review"
 	"github.com/geocommuns/geocommuns/storage"
+	"github.com/geocommuns/geocommuns/sync/replication"
 )
 
 // Config is how the server runs. Zero durations take the defaults below.
@@ -60,6 +61,10 @@ type Config struct {
 	// Policy decides which submissions merge without a reviewer;
 	// review.TrustedAuthors when nil.
 	Policy review.Policy
+	// ReplicationInterval is how often the OSM replication feed gets a
+	// file of the merges since the last (replication.DefaultInterval when
+	// zero); negative cuts one file per merge.
+	ReplicationInterval time.Duration
 }
 
 // Defaults of Config.
@@ -96,6 +101,8 @@ type Server struct {
 	// edit is nil for a store that cannot edit.
 	edit  *editing.Service
 	merge *review.MergeJob
+	// cutter writes the replication feed; nil for a store without one.
+	cutter *replication.Cutter
 }
 
 // New builds the server and its routes; Run starts it.
@@ -112,6 +119,7 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	api := &osmapi.API{Reader: store, Editing: edit, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
 	api.Register(s.mux)
 	s.registerConnect(edit)
+	s.cutter = s.registerReplication()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 

@@ -12,6 +12,7 @@ import (
 	"github.com/geocommuns/geocommuns/review"
 	"github.com/geocommuns/geocommuns/server"
 	"github.com/geocommuns/geocommuns/storage"
+	"github.com/geocommuns/geocommuns/sync/replication"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -26,6 +27,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		sweep    time.Duration
 		poll     time.Duration
 		maxBody  int64
+		cutEvery time.Duration
 		nf       natsFlags
 	)
 	fs := newFlagSet(e, "serve", "",
@@ -40,6 +42,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&timeout, "request-timeout", server.DefaultRequestTimeout, "how long one request may take")
 	fs.Int64Var(&maxBody, "max-upload-bytes", editing.DefaultMaxUploadBytes, "the most `bytes` a request body may hold after decompression (OSM API uploads and Connect messages); more is answered 413")
 	fs.DurationVar(&sweep, "sweep-period", editing.DefaultSweepPeriod, "how often to close changesets that are due (idle, old or full)")
+	fs.DurationVar(&cutEvery, "replication-interval", replication.DefaultInterval, "how often the OSM replication feed (/replication/minute/) gets a file of the merges since the last; 0 cuts one file per merge")
 	fs.DurationVar(&poll, "merge-poll", review.DefaultMergePoll, "how often to look for changesets to merge that another process submitted or approved, or left when it stopped")
 	nf.register(fs)
 	hf.register(fs)
@@ -49,6 +52,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() != 0 {
 		return usageError{msg: "serve takes no arguments"}
+	}
+	if cutEvery < 0 {
+		return usageError{msg: "--replication-interval cannot be negative (0 cuts one file per merge)"}
 	}
 	logger := lf.logger(e.stderr)
 
@@ -65,7 +71,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
-		SweepPeriod: sweep, MergePoll: poll}, store, logger)
+		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery)}, store, logger)
 	return nf.runBeside(ctx, fs, srv, sf, hf.header, store, logger)
 }
 
@@ -96,4 +102,13 @@ func loadDemo(ctx context.Context, e *env, logger *slog.Logger, store storage.St
 	}
 	logger.Info("demo: "+importSummary(res, 1, time.Since(start)), "file", file)
 	return nil
+}
+
+// replicationInterval maps the flag's 0 (one file per merge) to the
+// server's negative, its zero being the default.
+func replicationInterval(flag time.Duration) time.Duration {
+	if flag == 0 {
+		return -1
+	}
+	return flag
 }
