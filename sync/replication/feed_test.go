@@ -177,7 +177,9 @@ func checkOsmChange(t *testing.T, body []byte, merges []storage.OutboxEntry) {
 // applies its output onto the extract.
 func checkPyosmium(t *testing.T, osmium, feed string, w *world, export string, latest storage.ReplicationState) {
 	t.Helper()
-	script := requireTool(t, "/usr/lib/python3-pyosmium/pyosmium-get-changes", "python3-pyosmium")
+	// Debian's script, run by Debian's python, whose packages it imports
+	// (another python3 first in PATH would not have them).
+	script := requireTool(t, "pyosmium-get-changes", "pyosmium")
 	seqFile := filepath.Join(w.dir, "sequence.state")
 	out := filepath.Join(w.dir, "pyosmium.osc.gz")
 	cmd := exec.Command("/usr/bin/python3", script, "--server", feed, "-I", "0", "-f", seqFile, "-o", out)
