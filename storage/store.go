@@ -33,6 +33,7 @@ type Store interface {
 	Editing
 	Merger
 	MergeQueue
+	ChangeFeed
 	// Import loads the initial dataset from src in one transaction. It
 	// refuses a dataset that already has elements, changesets or accounts
 	// (ErrNotEmpty), accepts

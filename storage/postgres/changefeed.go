@@ -10,6 +10,16 @@ import (
 	"github.com/geocommuns/geocommuns/storage"
 )
 
+var _ storage.ChangeFeed = (*Store)(nil)
+
+// WaitMerge wakes on the dataset's merge notifications, from this
+// process or any other, through the store's one listening connection
+// (see mergeListener), and polls in case one was missed.
+func (s *Store) WaitMerge(ctx context.Context, afterSeq int64) (int64, error) {
+	s.feed.start()
+	return s.feed.signal.WaitMerge(ctx, afterSeq, s.feed.poll, s.LastMergeSeq)
+}
+
 // ElementVersions reads the versions with one statement per element type,
 // the three sent in one round trip. Versions never change once written,
 // so the statements need no common snapshot.

@@ -30,6 +30,8 @@ type Store struct {
 	queries
 	pool   *pgxpool.Pool
 	schema string
+	// feed wakes WaitMerge when a merge commits (changefeed.go).
+	feed *mergeListener
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -45,7 +47,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{queries: queries{pool}, pool: pool, schema: cfg.Schema}, nil
+	feed, err := newMergeListener(ctx, pool, cfg.Schema)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{queries: queries{pool}, pool: pool, schema: cfg.Schema, feed: feed}, nil
 }
 
 // Migrate applies pending migrations and returns; `geocommuns migrate`
@@ -102,6 +109,7 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error 
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	s.feed.close()
 	s.pool.Close()
 	return nil
 }

@@ -4,10 +4,22 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
+
+var _ storage.ChangeFeed = (*Store)(nil)
+
+// mergePoll bounds how late WaitMerge sees a merge that another process
+// (a CLI command beside serve) made: only this process's merges wake it.
+const mergePoll = time.Second
+
+// WaitMerge waits for this process's next merge, or polls.
+func (s *Store) WaitMerge(ctx context.Context, afterSeq int64) (int64, error) {
+	return s.merged.WaitMerge(ctx, afterSeq, mergePoll, s.LastMergeSeq)
+}
 
 // ElementVersions reads the versions with one statement per element type
 // on the read pool: the keys travel as one JSON array of [id, version]

@@ -23,6 +23,7 @@ func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error
 		return storage.OutboxEntry{}, fmt.Errorf("merge changeset %d: %w", id, err)
 	}
 	if len(conflicts) == 0 {
+		s.merged.Notify()
 		return entry, nil
 	}
 	cerr := &storage.ConflictError{Changeset: id, Conflicts: conflicts}

@@ -43,6 +43,8 @@ type Store struct {
 	queries         // on the read pool
 	writer  *sql.DB // one connection, BEGIN IMMEDIATE
 	reader  *sql.DB // a pool of query-only connections
+	// merged wakes WaitMerge after each of this process's merges.
+	merged storage.MergeSignal
 }
 
 var _ storage.Store = (*Store)(nil)

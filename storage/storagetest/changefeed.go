@@ -19,22 +19,13 @@ func testChangeFeed(t *testing.T, open Opener) {
 	t.Run("WaitMerge", func(t *testing.T) { t.Parallel(); testWaitMerge(t, open) })
 }
 
-// versionReader is ElementVersions until storage.Store embeds
-// storage.ChangeFeed.
-type versionReader interface {
-	ElementVersions(ctx context.Context, keys []storage.VersionKey) ([]osmdata.Element, error)
-}
-
 func versionKey(t osmdata.ElementType, id int64, v int) storage.VersionKey {
 	return storage.VersionKey{Element: osmdata.Key{Type: t, ID: id}, Version: v}
 }
 
 func testElementVersions(t *testing.T, open Opener) {
 	s, m := merging(t, open)
-	feed, ok := s.(versionReader)
-	if !ok {
-		t.Skipf("the store (%T) has no ElementVersions", s)
-	}
+	feed := storage.ChangeFeed(s)
 	ctx := t.Context()
 	if got, err := feed.ElementVersions(ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("ElementVersions of nothing: %v, %v", got, err)
@@ -123,10 +114,7 @@ func testElementVersions(t *testing.T, open Opener) {
 
 func testWaitMerge(t *testing.T, open Opener) {
 	s, m := merging(t, open)
-	feed, ok := s.(storage.ChangeFeed)
-	if !ok {
-		t.Skipf("the store (%T) is no storage.ChangeFeed", s)
-	}
+	feed := storage.ChangeFeed(s)
 	// A bound for a broken store, not a timing assertion.
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

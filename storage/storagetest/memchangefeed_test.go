@@ -30,3 +30,33 @@ func (s *memStore) version(k storage.VersionKey) (osmdata.Element, bool) {
 	}
 	return osmdata.Element{}, false
 }
+
+// WaitMerge waits on the channel the next merge closes, read under the
+// merge lock together with lastSeq, so no merge slips in between.
+func (s *memStore) WaitMerge(ctx context.Context, afterSeq int64) (int64, error) {
+	for {
+		s.ed.mu.Lock()
+		seq := s.ed.merging.lastSeq
+		if s.ed.merging.merged == nil {
+			s.ed.merging.merged = make(chan struct{})
+		}
+		merged := s.ed.merging.merged
+		s.ed.mu.Unlock()
+		if seq > afterSeq {
+			return seq, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-merged:
+		}
+	}
+}
+
+// wakeWaiters wakes every WaitMerge; the caller holds the merge lock.
+func (m *memMerging) wakeWaiters() {
+	if m.merged != nil {
+		close(m.merged)
+		m.merged = nil
+	}
+}

@@ -20,6 +20,8 @@ type memMerging struct {
 	lastSeq   int64
 	outbox    []storage.OutboxEntry
 	conflicts map[int64][]storage.MergeConflict
+	// merged is closed by the next merge (memchangefeed_test.go).
+	merged chan struct{}
 }
 
 func (s *memStore) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error) {
@@ -76,6 +78,7 @@ func (s *memStore) Merge(ctx context.Context, id int64) (storage.OutboxEntry, er
 	s.ed.merging.lastSeq++
 	entry := plan.Entry(s.ed.merging.lastSeq, id, at)
 	s.ed.merging.outbox = append(s.ed.merging.outbox, entry)
+	s.ed.merging.wakeWaiters()
 	return cloneEntry(entry), nil
 }
 
