@@ -19,5 +19,14 @@
 // The relay never makes a merge wait: merges write the outbox, the relay
 // reads it after commit. On start and after any outage it resumes from
 // the stream's last message, not from memory, since JetStream's dedup
-// window (2 minutes) cannot cover a longer outage.
+// window (2 minutes) cannot cover a longer outage. It pipelines its
+// publishes, each expecting the stream's last sequence to be its
+// predecessor's (Nats-Expected-Last-Sequence), so the stream never
+// stores a message past a gap, nor one of a relay whose view of the
+// stream is stale; a refusal makes it resume again.
+//
+// One relay publishes at a time: with an external NATS, processes
+// sharing a PostgreSQL dataset elect it through a session advisory lock
+// (storage/postgres's LeadRelay); an embedded server's stream is its own
+// process's, filled by that process's relay.
 package bus

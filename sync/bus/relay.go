@@ -107,12 +107,16 @@ func NewRelay(source Source, cfg RelayConfig) (*Relay, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	js, err := jetstream.New(cfg.Conn)
+	js, err := jetstream.New(cfg.Conn, jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	return &Relay{cfg: cfg, source: source, feed: feedOf(source), js: js}, nil
 }
+
+// publishTimeout bounds the wait for the stream to acknowledge a
+// message; past it the relay starts over from the stream's end.
+const publishTimeout = 10 * time.Second
 
 // leaseCheckEvery is how often a leading relay confirms it still leads
 // while idle or between batches.
@@ -157,7 +161,7 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 	if err != nil {
 		return err
 	}
-	doneSeq, lastID, err := lastPublished(ctx, st)
+	doneSeq, lastID, streamSeq, err := lastPublished(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -170,6 +174,7 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 	r.cfg.Logger.Info("NATS relay resumes", "stream", r.cfg.Stream, "last_merge_seq", doneSeq, "last_msg_id", lastID)
 	b := &builder{subjects: r.cfg.Subjects, header: r.cfg.Header, reader: r.source, zoom: TileZoom,
 		maxBody: int(r.cfg.Conn.MaxPayload()) - headerRoom}
+	pub := &publisher{js: r.js, stream: r.cfg.Stream, expect: streamSeq}
 	checked := time.Now()
 	for {
 		if lease != nil && time.Since(checked) > leaseCheckEvery {
@@ -198,15 +203,25 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 				return err
 			}
 			if m.Seq == doneSeq {
-				msgs = msgsAfter(msgs, lastID)
+				rest, found := msgsAfter(msgs, lastID)
+				if !found {
+					if err := r.republish(ctx, pub, st, msgs); err != nil {
+						return fmt.Errorf("merge %d: %w", m.Seq, err)
+					}
+					continue
+				}
+				msgs = rest
 			}
 			for _, msg := range msgs {
-				if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(r.cfg.Stream)); err != nil {
-					return fmt.Errorf("publish merge %d (%s): %w", m.Seq, msg.Header.Get(jetstream.MsgIDHeader), err)
+				if err := pub.publish(ctx, msg); err != nil {
+					return fmt.Errorf("merge %d: %w", m.Seq, err)
 				}
 			}
-			after = m.Seq
 		}
+		if err := pub.flush(ctx); err != nil {
+			return fmt.Errorf("merges %d to %d: %w", entries[0].Seq, entries[len(entries)-1].Seq, err)
+		}
+		after = entries[len(entries)-1].Seq
 	}
 }
 
@@ -223,15 +238,38 @@ func (r *Relay) wait(ctx context.Context, seq int64) error {
 }
 
 // msgsAfter drops the messages up to and including the one with id
-// lastID, published before the relay stopped. When the list does not
-// have it (the max payload changed, so the merge splits differently),
-// the whole merge goes again and JetStream drops what it has within its
-// dedup window.
-func msgsAfter(msgs []*nats.Msg, lastID string) []*nats.Msg {
+// lastID, published before the relay stopped, and says whether it found
+// it.
+func msgsAfter(msgs []*nats.Msg, lastID string) ([]*nats.Msg, bool) {
 	for i, m := range msgs {
 		if m.Header.Get(jetstream.MsgIDHeader) == lastID {
-			return msgs[i+1:]
+			return msgs[i+1:], true
 		}
 	}
-	return msgs
+	return msgs, false
+}
+
+// republish publishes a merge the stream has part of when the relay
+// cannot tell which part: its messages now differ from those published
+// (the max payload changed, or a later merge moved nodes of its ways and
+// so its tiles). It publishes them all, one at a time, for JetStream to
+// drop those it has within its dedup window, then carries on from the
+// stream's new end.
+func (r *Relay) republish(ctx context.Context, pub *publisher, st jetstream.Stream, msgs []*nats.Msg) error {
+	if err := pub.flush(ctx); err != nil {
+		return err
+	}
+	r.cfg.Logger.Warn("NATS relay: the stream's last message is not among the merge's messages; publishing the merge again",
+		"merge_seq", msgs[0].Header.Get(HeaderMergeSeq))
+	for _, msg := range msgs {
+		if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(r.cfg.Stream)); err != nil {
+			return fmt.Errorf("publish %s: %w", msg.Header.Get(jetstream.MsgIDHeader), err)
+		}
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	pub.expect = info.State.LastSeq
+	return nil
 }

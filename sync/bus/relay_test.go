@@ -142,7 +142,7 @@ func relayRestarts(t *testing.T, url string, window time.Duration) {
 		default:
 		}
 		stop := startRelay(t, d.store, url, bus.RelayConfig{Stream: stream, Subjects: subjects, DedupWindow: window})
-		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
 		stop()
 	}
 	startRelay(t, d.store, url, bus.RelayConfig{Stream: stream, Subjects: subjects, DedupWindow: window})

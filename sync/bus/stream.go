@@ -41,25 +41,26 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, subj
 }
 
 // lastPublished is where the stream ends: the merge_seq of its last
-// message and that message's id. An empty stream gives 0 and "".
-func lastPublished(ctx context.Context, st jetstream.Stream) (seq int64, msgID string, err error) {
+// message, that message's id, and its stream sequence. An empty stream
+// gives 0, "" and the sequence it ends at.
+func lastPublished(ctx context.Context, st jetstream.Stream) (seq int64, msgID string, streamSeq uint64, err error) {
 	info, err := st.Info(ctx)
 	if err != nil {
-		return 0, "", fmt.Errorf("stream info: %w", err)
+		return 0, "", 0, fmt.Errorf("stream info: %w", err)
 	}
 	if info.State.Msgs == 0 {
-		return 0, "", nil
+		return 0, "", info.State.LastSeq, nil
 	}
 	msg, err := st.GetMsg(ctx, info.State.LastSeq)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return 0, "", fmt.Errorf("stream %s: its last message %d is gone: %w", info.Config.Name, info.State.LastSeq, err)
+			return 0, "", 0, fmt.Errorf("stream %s: its last message %d is gone: %w", info.Config.Name, info.State.LastSeq, err)
 		}
-		return 0, "", fmt.Errorf("stream %s: read its last message %d: %w", info.Config.Name, info.State.LastSeq, err)
+		return 0, "", 0, fmt.Errorf("stream %s: read its last message %d: %w", info.Config.Name, info.State.LastSeq, err)
 	}
 	seq, err = parseSeqHeader(msg.Header.Get(HeaderMergeSeq))
 	if err != nil {
-		return 0, "", fmt.Errorf("stream %s: its last message %d: %w", info.Config.Name, info.State.LastSeq, err)
+		return 0, "", 0, fmt.Errorf("stream %s: its last message %d: %w", info.Config.Name, info.State.LastSeq, err)
 	}
-	return seq, msg.Header.Get(jetstream.MsgIDHeader), nil
+	return seq, msg.Header.Get(jetstream.MsgIDHeader), info.State.LastSeq, nil
 }
