@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
 
@@ -21,17 +22,28 @@ const (
 )
 
 // Handler serves the feed from the store, as planet.openstreetmap.org
-// lays it out under /replication/minute/.
+// lays it out under /replication/minute/, and the dump a consumer starts
+// from.
 type Handler struct {
-	Store  storage.Replication
-	Logger *slog.Logger
+	Store storage.Replication
+	// Dataset, when set, serves /replication/dump/latest.osm.gz; Header
+	// is what that file says about itself.
+	Dataset DumpSource
+	Header  osmdata.DocumentHeader
+	Logger  *slog.Logger
 }
 
 // Register adds the feed's routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /replication/minute/state.txt", h.latestState)
 	mux.HandleFunc("GET /replication/minute/{aaa}/{bbb}/{file}", h.file)
+	if h.Dataset != nil {
+		mux.HandleFunc("GET /replication/dump/latest.osm.gz", h.dump)
+	}
 }
+
+// zeroTime leaves Last-Modified out.
+var zeroTime time.Time
 
 func (h *Handler) latestState(w http.ResponseWriter, r *http.Request) {
 	st, err := h.Store.LatestReplicationState(r.Context())
@@ -46,7 +58,7 @@ func (h *Handler) latestState(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", latestCache)
 	// No Last-Modified: two files cut within one second share their
 	// timestamp, and If-Modified-Since would hide the second.
-	serveBytes(w, r, "text/plain; charset=utf-8", st, time.Time{}, []byte(StateText(st)))
+	serveBytes(w, r, "text/plain; charset=utf-8", st, zeroTime, []byte(StateText(st)))
 }
 
 // file serves CCC.osc.gz and CCC.state.txt.

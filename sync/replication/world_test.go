@@ -282,7 +282,7 @@ func (w *world) export(name string) string {
 // serve serves the feed over real HTTP.
 func (w *world) serve() string {
 	mux := http.NewServeMux()
-	(&replication.Handler{Store: w.store}).Register(mux)
+	(&replication.Handler{Store: w.store, Dataset: w.store, Header: osmdata.DocumentHeader{Generator: "test"}}).Register(mux)
 	srv := httptest.NewServer(mux)
 	w.t.Cleanup(srv.Close)
 	return srv.URL
