@@ -23,15 +23,15 @@ const NATSVariable = "GEOCOMMUNS_TEST_NATS"
 type target struct {
 	name string
 	// url starts (or finds) the server and returns its client URL.
-	url func(t *testing.T) string
+	url func(t testing.TB) string
 }
 
 var targets = []target{
-	{"embedded", func(t *testing.T) string { return startEmbedded(t, t.TempDir(), "127.0.0.1:0").ClientURL() }},
+	{"embedded", func(t testing.TB) string { return startEmbedded(t, t.TempDir(), "127.0.0.1:0").ClientURL() }},
 	{"external", externalURL},
 }
 
-func externalURL(t *testing.T) string {
+func externalURL(t testing.TB) string {
 	u := os.Getenv(NATSVariable)
 	if u == "" {
 		t.Skipf("tests against the machine's NATS need it: set %s, e.g. %s=nats://127.0.0.1:4222", NATSVariable, NATSVariable)
@@ -39,7 +39,7 @@ func externalURL(t *testing.T) string {
 	return u
 }
 
-func startEmbedded(t *testing.T, dir, listen string) *bus.Embedded {
+func startEmbedded(t testing.TB, dir, listen string) *bus.Embedded {
 	t.Helper()
 	e, err := bus.StartEmbedded(bus.EmbeddedConfig{StoreDir: dir, Listen: listen})
 	if err != nil {
@@ -51,7 +51,7 @@ func startEmbedded(t *testing.T, dir, listen string) *bus.Embedded {
 
 // connect opens a connection as serve's relay does: reconnecting for
 // ever, publishes failing at once while disconnected.
-func connect(t *testing.T, url string) *nats.Conn {
+func connect(t testing.TB, url string) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectBufSize(-1), nats.ReconnectWait(100*time.Millisecond),
 		nats.RetryOnFailedConnect(true))
@@ -64,7 +64,7 @@ func connect(t *testing.T, url string) *nats.Conn {
 
 // names gives a test a stream and subject prefix of its own, and deletes
 // the stream afterwards, so tests sharing one NATS never meet.
-func names(t *testing.T, url string) (stream string, subjects bus.Subjects) {
+func names(t testing.TB, url string) (stream string, subjects bus.Subjects) {
 	t.Helper()
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -85,7 +85,7 @@ func names(t *testing.T, url string) (stream string, subjects bus.Subjects) {
 }
 
 // freeAddr finds a TCP port nothing listens on now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,7 +98,7 @@ func freeAddr(t *testing.T) string {
 // debianServer is the machine's nats-server binary run as a process of
 // the test's own, so that the test may stop it.
 type debianServer struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 	dir  string
 	cmd  *exec.Cmd
@@ -106,7 +106,7 @@ type debianServer struct {
 
 const debianBinary = "/usr/sbin/nats-server"
 
-func newDebianServer(t *testing.T) *debianServer {
+func newDebianServer(t testing.TB) *debianServer {
 	if _, err := os.Stat(debianBinary); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is missing: install Debian's nats-server", debianBinary)
@@ -156,7 +156,7 @@ func (s *debianServer) stop() {
 }
 
 // version asks the server which version it is.
-func serverVersion(t *testing.T, url string) string {
+func serverVersion(t testing.TB, url string) string {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)

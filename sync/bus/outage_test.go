@@ -24,7 +24,7 @@ func TestMergesDuringAnOutageArriveAfterIt(t *testing.T) {
 	})
 }
 
-func outage(t *testing.T, url string, stop, start func()) {
+func outage(t testing.TB, url string, stop, start func()) {
 	stream, subjects := names(t, url)
 	d := newDataset(t, openSQLite(t))
 	startRelay(t, d.store, url, bus.RelayConfig{Stream: stream, Subjects: subjects})

@@ -32,7 +32,7 @@ type received struct {
 
 // receive reads subject from the start of the stream, as a consumer
 // would, joining parts, until it has merge lastSeq.
-func receive(t *testing.T, url, stream, subject string, lastSeq int64) received {
+func receive(t testing.TB, url, stream, subject string, lastSeq int64) received {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.MaxReconnects(-1))
 	if err != nil {
@@ -113,7 +113,7 @@ func lastMerge(ms []*geocommunsv1.MergedChange) any {
 
 // checkInOrder says whether merges are exactly 1..n, each once, in
 // order, each with as many elements as the dataset's outbox has.
-func checkInOrder(t *testing.T, got received, want map[int64]int, n int64) {
+func checkInOrder(t testing.TB, got received, want map[int64]int, n int64) {
 	t.Helper()
 	if int64(len(got.merges)) != n {
 		t.Errorf("received %d merges, want %d", len(got.merges), n)

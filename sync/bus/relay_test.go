@@ -21,7 +21,7 @@ import (
 
 // startRelay runs a relay of store to the NATS at url until the returned
 // function stops it (and waits for it).
-func startRelay(t *testing.T, store storage.Store, url string, cfg bus.RelayConfig) (stop func()) {
+func startRelay(t testing.TB, store storage.Store, url string, cfg bus.RelayConfig) (stop func()) {
 	t.Helper()
 	source, ok := store.(bus.Source)
 	if !ok {
@@ -42,7 +42,7 @@ func startRelay(t *testing.T, store storage.Store, url string, cfg bus.RelayConf
 }
 
 // outboxSizes maps every merge_seq to its number of elements.
-func outboxSizes(t *testing.T, store storage.Store) (map[int64]int, int64) {
+func outboxSizes(t testing.TB, store storage.Store) (map[int64]int, int64) {
 	t.Helper()
 	entries, err := store.Outbox(context.Background(), 0, 1_000_000)
 	if err != nil {
@@ -117,7 +117,7 @@ func TestRelayRestartsNeitherDuplicateNorMiss(t *testing.T) {
 	}
 }
 
-func relayRestarts(t *testing.T, url string, window time.Duration) {
+func relayRestarts(t testing.TB, url string, window time.Duration) {
 	stream, subjects := names(t, url)
 	d := newDataset(t, openSQLite(t))
 	// A merge of many parts among the small ones, so that restarts
@@ -155,7 +155,7 @@ func relayRestarts(t *testing.T, url string, window time.Duration) {
 
 // checkEveryMessageOnce reads the whole stream, every subject, and
 // fails on a Nats-Msg-Id stored twice.
-func checkEveryMessageOnce(t *testing.T, url, stream string, subjects bus.Subjects) {
+func checkEveryMessageOnce(t testing.TB, url, stream string, subjects bus.Subjects) {
 	t.Helper()
 	js, err := jetstream.New(connect(t, url))
 	if err != nil {
@@ -249,7 +249,7 @@ func TestTenThousandElementChangeArrivesWhole(t *testing.T) {
 }
 
 // receiveRaw reads the first n messages of subject.
-func receiveRaw(t *testing.T, url, stream, subject string, n int) []jetstream.Msg {
+func receiveRaw(t testing.TB, url, stream, subject string, n int) []jetstream.Msg {
 	t.Helper()
 	nc := connect(t, url)
 	js, err := jetstream.New(nc)

@@ -15,7 +15,7 @@ import (
 // dataset is a store that merges changesets through the editing service,
 // as a trusted contributor's uploads do in serve.
 type dataset struct {
-	t     *testing.T
+	t     testing.TB
 	store storage.Store
 	svc   *editing.Service
 	who   *auth.Identity
@@ -24,7 +24,7 @@ type dataset struct {
 	placed int
 }
 
-func openSQLite(t *testing.T) storage.Store {
+func openSQLite(t testing.TB) storage.Store {
 	s, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func openSQLite(t *testing.T) storage.Store {
 	return s
 }
 
-func newDataset(t *testing.T, store storage.Store) *dataset {
+func newDataset(t testing.TB, store storage.Store) *dataset {
 	svc, err := editing.NewService(store, editing.Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
