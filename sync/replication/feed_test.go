@@ -24,7 +24,7 @@ import (
 	"github.com/geocommuns/geocommuns/sync/replication"
 )
 
-// TestFeedReplaysTheMerges: 44 merges (creates, modifies, deletes, ways
+// TestFeedReplaysTheMerges: 50 merges (creates, modifies, deletes, ways
 // and a relation, stacked changesets) cut into files at four moments,
 // and a cut with no merge since the last. The files are gapless and
 // cover every merge once, each state says the file's number and the time
@@ -33,6 +33,21 @@ import (
 // extract, and of pyosmium-get-changes' download, equals the server's
 // export; paulmach/osm/replication reads the states and the diffs.
 func TestFeedReplaysTheMerges(t *testing.T) {
+	testFeedReplay(t, 40)
+}
+
+// TestFeedReplaysAThousandMerges is the same over 1,134 merges in ten
+// files (issue 5's size); -short leaves it out.
+func TestFeedReplaysAThousandMerges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,134 merges: not with -short")
+	}
+	testFeedReplay(t, 900)
+}
+
+// testFeedReplay makes rounds edits, a stacked pair of changesets every
+// seventh, and cuts a file every tenth of the rounds.
+func testFeedReplay(t *testing.T, rounds int) {
 	osmium := requireTool(t, "osmium", "osmium-tool")
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -45,14 +60,14 @@ func TestFeedReplaysTheMerges(t *testing.T) {
 
 			merges := 0
 			var cuts []storage.ReplicationState
-			for round := range 40 {
+			for round := range rounds {
 				w.edit(round)
 				merges += w.merge()
 				if round%7 == 6 {
 					w.stackedPair(round)
 					merges += w.merge()
 				}
-				if round%10 == 9 {
+				if round%(rounds/10) == rounds/10-1 || round == rounds-1 {
 					st, ok, err := cutter.Cut(ctx)
 					if err != nil || !ok {
 						t.Fatalf("cut after round %d: %v, %v", round, ok, err)
@@ -64,7 +79,7 @@ func TestFeedReplaysTheMerges(t *testing.T) {
 					}
 				}
 			}
-			if want := 40 + 2*5; merges != want {
+			if want := rounds + 2*((rounds+1)/7); merges != want {
 				t.Fatalf("%d changesets merged, want %d", merges, want)
 			}
 			last, err := w.store.LastMergeSeq(ctx)
@@ -78,7 +93,7 @@ func TestFeedReplaysTheMerges(t *testing.T) {
 			if latest.Seq != int64(len(cuts)) || latest.LastMergeSeq != last {
 				t.Fatalf("state.txt = %+v; want file %d ending at merge %d", latest, len(cuts), last)
 			}
-			outbox, err := w.store.Outbox(ctx, 0, 1000)
+			outbox, err := w.store.Outbox(ctx, 0, int(last))
 			if err != nil {
 				t.Fatal(err)
 			}
