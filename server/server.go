@@ -23,6 +23,7 @@ import (
 	"github.com/geocommuns/geocommuns/review"
 	"github.com/geocommuns/geocommuns/storage"
 	"github.com/geocommuns/geocommuns/sync/replication"
+	"github.com/geocommuns/geocommuns/sync/subscribe"
 )
 
 // Config is how the server runs. Zero durations take the defaults below.
@@ -103,6 +104,8 @@ type Server struct {
 	merge *review.MergeJob
 	// cutter writes the replication feed; nil for a store without one.
 	cutter *replication.Cutter
+	// subscribe is nil for a store without a change feed.
+	subscribe *subscribe.Server
 }
 
 // New builds the server and its routes; Run starts it.
@@ -120,6 +123,7 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	api.Register(s.mux)
 	s.registerConnect(edit)
 	s.cutter = s.registerReplication()
+	s.registerSync()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 
@@ -170,6 +174,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// its hijacked connections escape Shutdown.
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
+	srv.RegisterOnShutdown(s.stopStreams)
 
 	// The jobs stop after the requests have: a close answered during the
 	// grace period still kicks the merge job.
@@ -207,6 +212,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // the store's reads, the write deadline a client that stops reading.
 func (s *Server) withDeadline(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isStream(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		// Not every ResponseWriter supports deadlines; the context still

@@ -4,13 +4,20 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
+
+// VersionReader is the part of storage.ChangeFeed that Load needs, so
+// that a caller holding only that (a read-only mirror, a test) can load.
+type VersionReader interface {
+	ElementVersions(ctx context.Context, keys []storage.VersionKey) ([]osmdata.Element, error)
+}
 
 // Load reads the content of every version the entries name in one bulk
 // ElementVersions call, so that a feed replaying thousands of merges
 // makes one round trip per batch, not one per element.
-func Load(ctx context.Context, feed storage.ChangeFeed, entries []storage.OutboxEntry) ([]Merge, error) {
+func Load(ctx context.Context, feed VersionReader, entries []storage.OutboxEntry) ([]Merge, error) {
 	n := 0
 	for _, e := range entries {
 		n += 2 * len(e.Versions)
