@@ -26,7 +26,7 @@ func (s *Server) registerSync() {
 		maxRead = editing.DefaultMaxUploadBytes
 	}
 	s.subscribe = subscribe.New(source, subscribe.Config{Logger: s.logger})
-	_, h := geocommunsv1connect.NewSyncServiceHandler(s.subscribe, connect.WithReadMaxBytes(int(maxRead)))
+	_, h := s.subscribe.Handler(connect.WithReadMaxBytes(int(maxRead)))
 	s.mux.Handle(geocommunsv1connect.SyncServiceSubscribeProcedure, h)
 }
 

@@ -27,9 +27,9 @@ import (
 
 var backends = []struct {
 	name string
-	open func(t *testing.T) storage.Store
+	open func(t testing.TB) storage.Store
 }{
-	{"sqlite", func(t *testing.T) storage.Store {
+	{"sqlite", func(t testing.TB) storage.Store {
 		s, err := sqlite.Open(context.Background(), t.TempDir())
 		if err != nil {
 			t.Fatal(err)
@@ -37,7 +37,7 @@ var backends = []struct {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}},
-	{"postgres", func(t *testing.T) storage.Store { return pgtest.Open(t, pgtest.Config(t)) }},
+	{"postgres", func(t testing.TB) storage.Store { return pgtest.Open(t, pgtest.Config(t)) }},
 }
 
 func forEachBackend(t *testing.T, test func(t *testing.T, w *world)) {
@@ -52,13 +52,13 @@ func forEachBackend(t *testing.T, test func(t *testing.T, w *world)) {
 // world is one dataset with a contributor who edits it through the
 // editing service, and merges through the store.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	store storage.Store
 	svc   *editing.Service
 	who   *auth.Identity
 }
 
-func newWorld(t *testing.T, store storage.Store) *world {
+func newWorld(t testing.TB, store storage.Store) *world {
 	svc, err := editing.NewService(store, editing.Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +145,7 @@ func (w *world) serveSubscribe(cfg subscribe.Config) string {
 	w.t.Helper()
 	sub := subscribe.New(w.store.(subscribe.Source), cfg)
 	mux := http.NewServeMux()
-	mux.Handle(geocommunsv1connect.NewSyncServiceHandler(sub))
+	mux.Handle(sub.Handler())
 	hs := httptest.NewServer(mux)
 	w.t.Cleanup(func() { sub.Shutdown(); hs.Close() })
 	return hs.URL
@@ -158,7 +158,7 @@ type subscription struct {
 	cancel context.CancelFunc
 }
 
-func subscribeTo(t *testing.T, url string, req *geocommunsv1.SubscribeRequest) *subscription {
+func subscribeTo(t testing.TB, url string, req *geocommunsv1.SubscribeRequest) *subscription {
 	t.Helper()
 	client := geocommunsv1connect.NewSyncServiceClient(http.DefaultClient, url)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -186,7 +186,7 @@ const patience = 60 * time.Second
 
 // next returns the next event, failing the test if the stream ends or
 // nothing comes.
-func (s *subscription) next(t *testing.T) *geocommunsv1.SubscribeResponse {
+func (s *subscription) next(t testing.TB) *geocommunsv1.SubscribeResponse {
 	t.Helper()
 	select {
 	case ev, ok := <-s.events:
@@ -203,7 +203,7 @@ func (s *subscription) next(t *testing.T) *geocommunsv1.SubscribeResponse {
 // changesUpTo reads events until the change with merge_seq last,
 // returning the changes (whole merges; parts joined by the caller) and
 // failing on a marker when markers are not expected.
-func (s *subscription) changesUpTo(t *testing.T, last int64) []*geocommunsv1.MergedChange {
+func (s *subscription) changesUpTo(t testing.TB, last int64) []*geocommunsv1.MergedChange {
 	t.Helper()
 	var out []*geocommunsv1.MergedChange
 	for {
@@ -220,7 +220,7 @@ func (s *subscription) changesUpTo(t *testing.T, last int64) []*geocommunsv1.Mer
 }
 
 // connectCode is err's Connect code, failing if err is not one.
-func connectCode(t *testing.T, err error) connect.Code {
+func connectCode(t testing.TB, err error) connect.Code {
 	t.Helper()
 	var ce *connect.Error
 	if !errors.As(err, &ce) {
@@ -231,7 +231,7 @@ func connectCode(t *testing.T, err error) connect.Code {
 
 // checkSeqs fails unless the changes are merges from..to, in order,
 // each once.
-func checkSeqs(t *testing.T, got []*geocommunsv1.MergedChange, from, to int64) {
+func checkSeqs(t testing.TB, got []*geocommunsv1.MergedChange, from, to int64) {
 	t.Helper()
 	if len(got) != int(to-from+1) {
 		t.Errorf("got %d changes, want merges %d..%d", len(got), from, to)
