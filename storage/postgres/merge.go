@@ -105,6 +105,17 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 		{`UPDATE pending_changes SET final_version = base_version + 1 WHERE changeset_id = $1 AND base_changeset_id = 0`, []any{id}},
 	}}
 	defer mtx.settle() // before the rollback: the connection is busy until then
+	if len(changes) >= parallelReadsFrom {
+		// Not from the pool: merges waiting for the lock hold pooled
+		// connections, and the merge that holds it must not wait for one.
+		// Only the holder of the lock opens this connection, so a
+		// database sees one at a time. Without it the merge still works,
+		// in one pipeline.
+		if conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy()); err == nil {
+			defer conn.Close(context.WithoutCancel(ctx))
+			mtx.reader = conn
+		}
+	}
 	plan, conflicts, err := storage.PlanMerge(ctx, mtx, cs, changes, at)
 	if err == nil {
 		err = mtx.settle()
@@ -160,6 +171,12 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 	}
 	return plan.Entry(seq, id, at), nil, nil
 }
+
+// parallelReadsFrom is the number of changes from which PlanMerge's reads
+// run on a second connection, beside the writes that need no plan: a
+// connection costs milliseconds to open, and the reads of ten thousand
+// changes take a hundred.
+var parallelReadsFrom = 2000
 
 // finalVersionRows are final versions to record on pending rows.
 type finalVersionRows struct {
@@ -363,9 +380,16 @@ type mergeTx struct {
 	stageTx
 	// ahead are writes ReadForMerge sends after its reads, and open the
 	// results of that pipeline while the writes may still run: settle
-	// waits for them. Every method that sends a statement settles first.
+	// waits for them. Every method that sends a statement on tx settles
+	// first.
 	ahead []queuedWrite
 	open  pgx.BatchResults
+	// reader, when set, is a connection of its own for ReadForMerge's
+	// reads, which then run at the same time as the writes ahead. It
+	// sees the dataset as the transaction did before writing: every
+	// writer of elements holds the merge lock, which the transaction
+	// holds, and its own writes are not committed.
+	reader *pgx.Conn
 }
 
 type queuedWrite struct {

@@ -17,8 +17,10 @@ import (
 // changeset that retags a thousand ways refers to tens of thousands of
 // nodes, of which it needs the visibility and position alone. None asks
 // for an order: the results go into maps. The writes the merge queued
-// ahead (t.ahead) end the pipeline: ReadForMerge returns once the reads
-// are in, leaving them to run while PlanMerge plans.
+// ahead (t.ahead) end the pipeline, or, when the merge has a reader
+// connection, go alone on the transaction's while the reads run on the
+// reader: either way ReadForMerge returns once the reads are in, leaving
+// the writes to run while PlanMerge plans.
 func (t *mergeTx) ReadForMerge(ctx context.Context, reads storage.MergeReads) (storage.MergeReadResults, error) {
 	count := func(ids map[osmdata.ElementType][]int64) int {
 		n := 0
@@ -124,11 +126,22 @@ func (t *mergeTx) ReadForMerge(ctx context.Context, reads storage.MergeReads) (s
 			WHERE is_current AND visible AND id IN (SELECT relation_id FROM current_relation_members
 				WHERE member_type = $1 AND member_id = ANY($2))`, int16(typ), ids)
 	}
-	for _, w := range t.ahead {
-		b.Queue(w.sql, w.args...)
+	var br pgx.BatchResults
+	if t.reader != nil && len(t.ahead) > 0 {
+		ahead := &pgx.Batch{}
+		for _, w := range t.ahead {
+			ahead.Queue(w.sql, w.args...)
+		}
+		t.ahead = nil
+		t.open = t.tx.SendBatch(ctx, ahead)
+		br = t.reader.SendBatch(ctx, b)
+	} else {
+		for _, w := range t.ahead {
+			b.Queue(w.sql, w.args...)
+		}
+		t.ahead = nil
+		br = t.tx.SendBatch(ctx, b)
 	}
-	t.ahead = nil
-	br := t.tx.SendBatch(ctx, b)
 	for _, handle := range handlers {
 		rows, err := br.Query()
 		if err == nil {
@@ -142,6 +155,14 @@ func (t *mergeTx) ReadForMerge(ctx context.Context, reads storage.MergeReads) (s
 			br.Close()
 			return storage.MergeReadResults{}, err
 		}
+	}
+	if t.open != nil {
+		// The reads ran on the reader; the writes ahead, on tx, may still
+		// be running: the caller settles.
+		if err := br.Close(); err != nil {
+			return storage.MergeReadResults{}, err
+		}
+		return out, nil
 	}
 	// The writes queued ahead may still be running: the caller settles.
 	t.open = br
