@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -47,10 +46,6 @@ func StartBus(cfg BusConfig, store storage.Store, logger *slog.Logger) (*Bus, er
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	source, ok := store.(bus.Source)
-	if !ok {
-		return nil, errors.New("NATS relay: the store cannot read the versions a merge wrote (ElementVersions)")
-	}
 	if cfg.Header == (osmdata.DocumentHeader{}) {
 		cfg.Header = osmapi.DefaultHeader
 	}
@@ -93,7 +88,7 @@ func StartBus(cfg BusConfig, store storage.Store, logger *slog.Logger) (*Bus, er
 			elect = l.LeadRelay
 		}
 	}
-	relay, err := bus.NewRelay(source, bus.RelayConfig{Conn: b.conn, Stream: cfg.Stream, Subjects: cfg.Subjects,
+	relay, err := bus.NewRelay(store, bus.RelayConfig{Conn: b.conn, Stream: cfg.Stream, Subjects: cfg.Subjects,
 		Header: cfg.Header, Elect: elect, Logger: logger})
 	if err != nil {
 		b.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -25,13 +26,31 @@ func (s *Store) LeadRelay(ctx context.Context) (interface {
 	if err != nil {
 		return nil, fmt.Errorf("relay lock: connect: %w", err)
 	}
-	// Blocks until the lock is free; a cancelled ctx cancels the wait.
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", relayLockID(s.schema)); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("relay lock: %w", err)
+	// Polls rather than blocking in pg_advisory_lock: a backend waiting
+	// on a lock does not notice its client die, so a killed process
+	// would leave its connection behind until the lock came free.
+	for {
+		var got bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", relayLockID(s.schema)).Scan(&got); err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("relay lock: %w", err)
+		}
+		if got {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("relay lock: %w", ctx.Err())
+		case <-time.After(relayLockPoll):
+		}
 	}
 	return relayLease{conn: conn}, nil
 }
+
+// relayLockPoll is how often a process waiting to relay tries the
+// lock: how long the relay may pause after its leader dies.
+const relayLockPoll = time.Second
 
 // relayLockID derives the lock from the schema: datasets in other
 // schemas of the same database (parallel tests) relay on their own.

@@ -16,42 +16,12 @@ import (
 )
 
 // Source is what the relay reads of the dataset: the outbox, the
-// versions it names, and current nodes and ways for the tile subjects.
-// A source that is also a storage.ChangeFeed wakes the relay as a merge
-// commits; another is polled.
+// versions it names, current nodes and ways for the tile subjects, and
+// the wake-up on merge. storage.Store is one.
 type Source interface {
 	Outbox(ctx context.Context, afterSeq int64, limit int) ([]storage.OutboxEntry, error)
-	LastMergeSeq(ctx context.Context) (int64, error)
 	CurrentElements(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error)
-	ElementVersions(ctx context.Context, keys []storage.VersionKey) ([]osmdata.Element, error)
-}
-
-// pollInterval is how often a relay polls a source that cannot wake it.
-const pollInterval = 50 * time.Millisecond
-
-// polledFeed makes a Source a storage.ChangeFeed by polling its
-// LastMergeSeq.
-type polledFeed struct{ Source }
-
-func (p polledFeed) WaitMerge(ctx context.Context, afterSeq int64) (int64, error) {
-	for {
-		seq, err := p.LastMergeSeq(ctx)
-		if err != nil || seq > afterSeq {
-			return seq, err
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(pollInterval):
-		}
-	}
-}
-
-func feedOf(s Source) storage.ChangeFeed {
-	if f, ok := s.(storage.ChangeFeed); ok {
-		return f
-	}
-	return polledFeed{s}
+	storage.ChangeFeed
 }
 
 // Lease is the right to relay, held until Release or until Check says it
@@ -89,7 +59,6 @@ type RelayConfig struct {
 type Relay struct {
 	cfg    RelayConfig
 	source Source
-	feed   storage.ChangeFeed
 	js     jetstream.JetStream
 }
 
@@ -111,7 +80,7 @@ func NewRelay(source Source, cfg RelayConfig) (*Relay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
-	return &Relay{cfg: cfg, source: source, feed: feedOf(source), js: js}, nil
+	return &Relay{cfg: cfg, source: source, js: js}, nil
 }
 
 // publishTimeout bounds the wait for the stream to acknowledge a
@@ -193,7 +162,7 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 			}
 			continue
 		}
-		merges, err := changes.Load(ctx, r.feed, entries)
+		merges, err := changes.Load(ctx, r.source, entries)
 		if err != nil {
 			return fmt.Errorf("load merges %d to %d: %w", entries[0].Seq, entries[len(entries)-1].Seq, err)
 		}
@@ -230,7 +199,7 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 func (r *Relay) wait(ctx context.Context, seq int64) error {
 	wctx, cancel := context.WithTimeout(ctx, leaseCheckEvery)
 	defer cancel()
-	_, err := r.feed.WaitMerge(wctx, seq)
+	_, err := r.source.WaitMerge(wctx, seq)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}

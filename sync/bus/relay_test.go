@@ -23,12 +23,8 @@ import (
 // function stops it (and waits for it).
 func startRelay(t testing.TB, store storage.Store, url string, cfg bus.RelayConfig) (stop func()) {
 	t.Helper()
-	source, ok := store.(bus.Source)
-	if !ok {
-		t.Fatal("the store is no bus.Source")
-	}
 	cfg.Conn, cfg.Retry = connect(t, url), 50*time.Millisecond
-	relay, err := bus.NewRelay(source, cfg)
+	relay, err := bus.NewRelay(store, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
