@@ -26,26 +26,36 @@ func (s *Server) Subscribe(ctx context.Context, req *connect.Request[geocommunsv
 	if box != nil {
 		st.filter = &boxFilter{box: *box, source: s.source}
 	}
+	return s.ended(ctx, st, st.serve(ctx))
+}
+
+// ended says why a stream ended: a shutdown asks the client to resume
+// elsewhere, a client that went away (or whose deadline passed) reads no
+// error and is no failure to log.
+func (s *Server) ended(ctx context.Context, st *stream, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case s.stopped.Err() != nil:
+		return connect.NewError(connect.CodeUnavailable,
+			fmt.Errorf("the server is shutting down; resume after merge_seq %d", st.reported))
+	case ctx.Err() != nil:
+		return connect.NewError(connect.CodeCanceled, ctx.Err())
+	}
+	return err
+}
+
+func (st *stream) serve(ctx context.Context) error {
 	if err := st.checkStart(ctx); err != nil {
 		return err
 	}
 	// The response headers go out now, not with the first merge: a
 	// client's call returns once its subscription stands, even when no
 	// merge comes for hours.
-	if err := out.Send(nil); err != nil {
+	if err := st.out.Send(nil); err != nil {
 		return fmt.Errorf("send response headers: %w", err)
 	}
-	err = st.run(ctx)
-	switch {
-	case s.stopped.Err() != nil:
-		return connect.NewError(connect.CodeUnavailable,
-			fmt.Errorf("the server is shutting down; resume after merge_seq %d", st.reported))
-	case ctx.Err() != nil:
-		// The client went away (or its deadline passed): nobody reads an
-		// error now, and a cancelled stream is not a failure to log.
-		return connect.NewError(connect.CodeCanceled, ctx.Err())
-	}
-	return err
+	return st.run(ctx)
 }
 
 // stream is one client's position in the outbox.
