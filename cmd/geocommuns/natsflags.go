@@ -25,12 +25,18 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.listen, "nats-listen", "", "the `address` on which the embedded nats-server accepts outside clients (default: none, the process only)")
 }
 
-// runBeside runs srv with the NATS relay beside it, until ctx ends.
-func (n *natsFlags) runBeside(ctx context.Context, fs *flag.FlagSet, srv *server.Server, sf storeFlags,
-	header osmdata.DocumentHeader, store storage.Store, logger *slog.Logger) error {
+// check refuses flags that contradict each other, before anything is
+// opened.
+func (n *natsFlags) check() error {
 	if n.url != "" && n.listen != "" {
 		return usageError{msg: "--nats-listen exposes the embedded NATS; with --nats there is none"}
 	}
+	return nil
+}
+
+// runBeside runs srv with the NATS relay beside it, until ctx ends.
+func (n *natsFlags) runBeside(ctx context.Context, fs *flag.FlagSet, srv *server.Server, sf storeFlags,
+	header osmdata.DocumentHeader, store storage.Store, logger *slog.Logger) error {
 	storeDir := filepath.Join(sf.data, "nats")
 	dataGiven := false
 	fs.Visit(func(f *flag.Flag) { dataGiven = dataGiven || f.Name == "data" })

@@ -56,6 +56,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if cutEvery < 0 {
 		return usageError{msg: "--replication-interval cannot be negative (0 cuts one file per merge)"}
 	}
+	if err := nf.check(); err != nil {
+		return err
+	}
 	logger := lf.logger(e.stderr)
 
 	store, err := sf.open(ctx)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,4 +107,17 @@ func readMerges(t *testing.T, url string, n int) []*geocommunsv1.MergedChange {
 		t.Errorf("the stream holds %d messages on geocommuns.merges.all, want %d", got, n)
 	}
 	return out
+}
+
+// TestServeNATSFlagsContradicting: --nats-listen exposes the embedded
+// server, which --nats replaces; serve says so before opening anything.
+func TestServeNATSFlagsContradicting(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	code, _, stderr := runInProcess(nil, "serve", "--data", data, "--nats", "nats://127.0.0.1:4222", "--nats-listen", "127.0.0.1:0")
+	if code != exitUsage || !strings.Contains(stderr, "--nats-listen exposes the embedded NATS; with --nats there is none") {
+		t.Errorf("exit %d, stderr %q; want 2 and why", code, stderr)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dataset was opened: %v", err)
+	}
 }
