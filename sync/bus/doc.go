@@ -10,7 +10,8 @@
 //	geocommuns.merges.tile.Z.X.Y   the part of a merge touching one slippy-map tile at zoom TileZoom, protobuf
 //
 // Every message carries the headers Geocommuns-Merge-Seq, Geocommuns-Part
-// and Geocommuns-Parts: a change larger than the connection's max payload
+// and Geocommuns-Parts (and the last of a merge's messages over all
+// subjects Geocommuns-Merge-End): a change larger than the connection's max payload
 // is split into parts numbered from 1, never dropped; a consumer joins
 // them by merge_seq. Nats-Msg-Id is "<merge_seq>-<part>" on the all
 // subject ("<merge_seq>-osc-<part>", "<merge_seq>-tile-Z-X-Y" on the

@@ -53,6 +53,7 @@ func (b *builder) messages(ctx context.Context, m changes.Merge) ([]*nats.Msg, e
 		kind := fmt.Sprintf("tile-%d-%d-%d", tc.tile.Z, tc.tile.X, tc.tile.Y)
 		out = append(out, b.protoMessages(b.subjects.Tile(tc.tile), kind, tc.merge)...)
 	}
+	out[len(out)-1].Header.Set(HeaderMergeEnd, "true")
 	return out, nil
 }
 

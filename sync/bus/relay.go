@@ -134,10 +134,10 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 	if err != nil {
 		return err
 	}
-	// The stream's last message may be part of a merge published only in
-	// part: that merge goes again from the message after it.
-	after := doneSeq
-	if lastID != "" {
+	// A last message that did not end its merge leaves that merge
+	// published in part: it goes again from the message after it.
+	after, partial := doneSeq, lastID != ""
+	if partial {
 		after = doneSeq - 1
 	}
 	r.cfg.Logger.Info("NATS relay resumes", "stream", r.cfg.Stream, "last_merge_seq", doneSeq, "last_msg_id", lastID)
@@ -171,7 +171,7 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 			if err != nil {
 				return err
 			}
-			if m.Seq == doneSeq {
+			if partial && m.Seq == doneSeq {
 				rest, found := msgsAfter(msgs, lastID)
 				if !found {
 					if err := r.republish(ctx, pub, st, msgs); err != nil {

@@ -166,12 +166,28 @@ func checkEveryMessageOnce(t testing.TB, url, stream string, subjects bus.Subjec
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
+	// Every merge's messages follow each other, the last one marked.
+	var seq, ended string
 	for _, m := range receiveRaw(t, url, stream, subjects.Merges(), int(info.State.Msgs)) {
 		id := m.Headers().Get(jetstream.MsgIDHeader)
 		if seen[id] {
 			t.Errorf("message %s stored twice", id)
 		}
 		seen[id] = true
+		if s := m.Headers().Get(bus.HeaderMergeSeq); s != seq {
+			if seq != "" && ended != seq {
+				t.Errorf("merge %s's messages end without %s", seq, bus.HeaderMergeEnd)
+			}
+			seq = s
+		}
+		if m.Headers().Get(bus.HeaderMergeEnd) != "" {
+			ended = seq
+		} else if ended == seq {
+			t.Errorf("message %s after the end of its merge", id)
+		}
+	}
+	if ended != seq {
+		t.Errorf("the stream's last merge %s ends without %s", seq, bus.HeaderMergeEnd)
 	}
 }
 

@@ -41,8 +41,8 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, subj
 }
 
 // lastPublished is where the stream ends: the merge_seq of its last
-// message, that message's id, and its stream sequence. An empty stream
-// gives 0, "" and the sequence it ends at.
+// message, that message's id unless it ended its merge, and its stream
+// sequence. An empty stream gives 0, "" and the sequence it ends at.
 func lastPublished(ctx context.Context, st jetstream.Stream) (seq int64, msgID string, streamSeq uint64, err error) {
 	info, err := st.Info(ctx)
 	if err != nil {
@@ -61,6 +61,9 @@ func lastPublished(ctx context.Context, st jetstream.Stream) (seq int64, msgID s
 	seq, err = parseSeqHeader(msg.Header.Get(HeaderMergeSeq))
 	if err != nil {
 		return 0, "", 0, fmt.Errorf("stream %s: its last message %d: %w", info.Config.Name, info.State.LastSeq, err)
+	}
+	if msg.Header.Get(HeaderMergeEnd) != "" {
+		return seq, "", info.State.LastSeq, nil
 	}
 	return seq, msg.Header.Get(jetstream.MsgIDHeader), info.State.LastSeq, nil
 }

@@ -44,6 +44,10 @@ const (
 	HeaderMergeSeq = "Geocommuns-Merge-Seq"
 	HeaderPart     = "Geocommuns-Part"
 	HeaderParts    = "Geocommuns-Parts"
+	// HeaderMergeEnd marks the last message the relay publishes for a
+	// merge (over all subjects), so that it knows from the stream alone
+	// whether it stopped mid-merge.
+	HeaderMergeEnd = "Geocommuns-Merge-End"
 )
 
 func msgID(seq int64, kind string, part int) string {
