@@ -23,6 +23,9 @@ import (
 type environment struct {
 	dataDir string
 	repeat  int
+	// postgresURL is --postgres, for baselines a SQLite run measures on
+	// PostgreSQL (the feed's NOTIFY round trip); empty when not given.
+	postgresURL string
 }
 
 func newEnvironment(cfg Config) (*environment, error) {
@@ -34,7 +37,7 @@ func newEnvironment(cfg Config) (*environment, error) {
 		}
 		dir = modDir
 	}
-	return &environment{dataDir: dir, repeat: max(cfg.Repeat, 1)}, nil
+	return &environment{dataDir: dir, repeat: max(cfg.Repeat, 1), postgresURL: cfg.PostgresURL}, nil
 }
 
 func (e *environment) file(rel string) string { return filepath.Join(e.dataDir, rel) }

@@ -64,6 +64,7 @@ var scenarios = []scenario{
 	{"import", runImport},
 	{"stage", runStage},
 	{"merge", runMerge},
+	{"feed", runFeed},
 }
 
 // Run runs the selected scenarios on every configured backend, prints one
