@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -99,41 +98,5 @@ func scanReplicationState(row pgx.Row) (storage.ReplicationState, error) {
 // so a process that dies or loses its connection lets another one lead,
 // and no pooled connection is held hostage while a process waits its turn.
 func (s *Store) LeadReplication(ctx context.Context) (storage.ReplicationLease, error) {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return nil, fmt.Errorf("replication lock: connect: %w", err)
-	}
-	// Blocks until the lock is free; a cancelled ctx cancels the wait.
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", replicationLockID(s.schema)); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("replication lock: %w", err)
-	}
-	return &replicationLease{conn: conn}, nil
-}
-
-// replicationLockID derives the lock from the schema, so that datasets in
-// other schemas of the same database (parallel tests) have cutters of
-// their own.
-func replicationLockID(schema string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("geocommuns replication " + schema))
-	return int64(h.Sum64() >> 1)
-}
-
-type replicationLease struct {
-	conn *pgx.Conn
-}
-
-// Check asks the lock's session whether it is alive: while it is, the
-// lock is held.
-func (l *replicationLease) Check(ctx context.Context) error {
-	if err := l.conn.Ping(ctx); err != nil {
-		return fmt.Errorf("replication lock connection: %w", err)
-	}
-	return nil
-}
-
-// Release ends the session, and the lock with it.
-func (l *replicationLease) Release() error {
-	return l.conn.Close(context.Background())
+	return s.lead(ctx, "replication")
 }
