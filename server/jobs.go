@@ -31,7 +31,9 @@ func (s *Server) startJobs(ctx context.Context) (wait func()) {
 		sweeper := s.edit.NewSweeper(s.cfg.SweepPeriod)
 		wg.Go(func() { sweeper.Run(ctx) })
 	}
-	wg.Go(func() { s.merge.Run(ctx) })
+	if s.merge != nil {
+		wg.Go(func() { s.merge.Run(ctx) })
+	}
 	if s.cutter != nil {
 		wg.Go(func() { s.cutter.Run(ctx) })
 	}

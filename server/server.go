@@ -66,6 +66,9 @@ type Config struct {
 	// file of the merges since the last (replication.DefaultInterval when
 	// zero); negative cuts one file per merge.
 	ReplicationInterval time.Duration
+	// ReadOnly serves the read API only (a mirror's copy): no editing
+	// routes, merge job or replication cutter; see readonly.go.
+	ReadOnly bool
 }
 
 // Defaults of Config.
@@ -116,14 +119,18 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, store: store, logger: logger, mux: http.NewServeMux()}
 
-	edit := s.newEditing()
-	s.edit = edit
-	s.merge = s.newMergeJob(edit)
-	api := &osmapi.API{Reader: store, Editing: edit, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
-	api.Register(s.mux)
-	s.registerConnect(edit)
-	s.cutter = s.registerReplication()
-	s.registerSync()
+	if cfg.ReadOnly {
+		s.registerReadOnly()
+	} else {
+		edit := s.newEditing()
+		s.edit = edit
+		s.merge = s.newMergeJob(edit)
+		api := &osmapi.API{Reader: store, Editing: edit, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
+		api.Register(s.mux)
+		s.registerConnect(edit)
+		s.cutter = s.registerReplication()
+		s.registerSync()
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 
@@ -137,6 +144,9 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	// requests are logged and counted too.
 	withAuth := s.registerAuth()
 	s.handler = s.withDeadline(s.observe(metrics, withAuth(s.mux)))
+	if cfg.ReadOnly {
+		s.handler = refuseWrites(s.handler)
+	}
 	return s
 }
 

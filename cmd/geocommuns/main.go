@@ -26,6 +26,7 @@ type command struct {
 var commands = []command{
 	{"serve", "serve the OSM API 0.6 reads, /healthz, /readyz and /metrics", runServe},
 	{"import", "load OSM files (.osm.pbf, .osm, .osm.bz2, .osm.gz) as the initial dataset", runImport},
+	{"mirror", "keep a read-only copy of another geocommuns dataset up to date", runMirror},
 	{"export", "write the current dataset with full metadata to FILE.osm[.gz|.bz2]", runExport},
 	{"migrate", "apply the schema migrations to the dataset", runMigrate},
 	{"bench", "run the benchmark scenarios, each beside a same-run baseline", runBench},

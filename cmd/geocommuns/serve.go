@@ -29,6 +29,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		maxBody  int64
 		cutEvery time.Duration
 		nf       natsFlags
+		readOnly bool
 	)
 	fs := newFlagSet(e, "serve", "",
 		"Serves the OSM API 0.6 as openstreetmap.org's cgimap does, the Connect services, /healthz,\n"+
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&sweep, "sweep-period", editing.DefaultSweepPeriod, "how often to close changesets that are due (idle, old or full)")
 	fs.DurationVar(&cutEvery, "replication-interval", replication.DefaultInterval, "how often the OSM replication feed (/replication/minute/) gets a file of the merges since the last; 0 cuts one file per merge")
 	fs.DurationVar(&poll, "merge-poll", review.DefaultMergePoll, "how often to look for changesets to merge that another process submitted or approved, or left when it stopped")
+	fs.BoolVar(&readOnly, "read-only", false, "serve the read API only, as for a copy kept by 'geocommuns mirror': no editing, merges, replication feed, Subscribe or NATS; writes to the OSM API answer 405")
 	nf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
@@ -74,7 +76,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
-		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery)}, store, logger)
+		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery), ReadOnly: readOnly}, store, logger)
+	if readOnly {
+		// The copy has no outbox of its own: a bus would carry nothing.
+		return srv.Run(ctx)
+	}
 	return nf.runBeside(ctx, fs, srv, sf, hf.header, store, logger)
 }
 

@@ -18,19 +18,6 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 	if len(versions) == 0 {
 		return nil
 	}
-	ids := map[osmdata.ElementType][]int64{}
-	lastIndex := map[osmdata.Key]int{}
-	for i := range versions {
-		e := &versions[i]
-		if _, ok := tableOf[e.Type]; !ok {
-			return fmt.Errorf("apply: element %d has unknown type %d", e.ID, e.Type)
-		}
-		if _, seen := lastIndex[e.Key()]; !seen {
-			ids[e.Type] = append(ids[e.Type], e.ID)
-		}
-		lastIndex[e.Key()] = i
-	}
-
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("apply: begin: %w", err)
@@ -39,9 +26,34 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 	if err := lockDataset(ctx, tx); err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}
+	if err := applyVersions(ctx, tx, versions); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("apply: commit: %w", err)
+	}
+	return nil
+}
+
+// applyVersions is Apply inside the caller's transaction, which holds the
+// dataset lock, so that a mirror records its position with the versions
+// it appends.
+func applyVersions(ctx context.Context, tx pgx.Tx, versions []osmdata.Element) error {
+	ids := map[osmdata.ElementType][]int64{}
+	lastIndex := map[osmdata.Key]int{}
+	for i := range versions {
+		e := &versions[i]
+		if _, ok := tableOf[e.Type]; !ok {
+			return fmt.Errorf("element %d has unknown type %d", e.ID, e.Type)
+		}
+		if _, seen := lastIndex[e.Key()]; !seen {
+			ids[e.Type] = append(ids[e.Type], e.ID)
+		}
+		lastIndex[e.Key()] = i
+	}
 	current, err := currentVersions(ctx, tx, ids)
 	if err != nil {
-		return fmt.Errorf("apply: %w", err)
+		return err
 	}
 	for i := range versions {
 		e := &versions[i]
@@ -49,20 +61,13 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 		cur := current[k]
 		if e.Version != cur+1 {
 			if cur == 0 {
-				return fmt.Errorf("apply: %s: version %d given, the dataset has no version of it (expected 1): %w", k, e.Version, storage.ErrVersionConflict)
+				return fmt.Errorf("%s: version %d given, the dataset has no version of it (expected 1): %w", k, e.Version, storage.ErrVersionConflict)
 			}
-			return fmt.Errorf("apply: %s: version %d given, current is %d: %w", k, e.Version, cur, storage.ErrVersionConflict)
+			return fmt.Errorf("%s: version %d given, current is %d: %w", k, e.Version, cur, storage.ErrVersionConflict)
 		}
 		current[k] = e.Version
 	}
-
-	if err := writeVersions(ctx, tx, versions, ids, lastIndex); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("apply: commit: %w", err)
-	}
-	return nil
+	return writeVersions(ctx, tx, versions, ids, lastIndex)
 }
 
 // writeVersions appends versions whose numbers have been checked: it

@@ -14,27 +14,38 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 	if len(versions) == 0 {
 		return nil
 	}
+	tx, err := s.writer.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the merge lock
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	defer tx.Rollback()
+	if err := applyVersions(ctx, tx, versions); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("apply: commit: %w", err)
+	}
+	return nil
+}
+
+// applyVersions is Apply inside the caller's transaction, so that a
+// mirror records its position with the versions it appends.
+func applyVersions(ctx context.Context, tx *sql.Tx, versions []osmdata.Element) error {
 	byType := map[osmdata.ElementType][]int64{}
 	seen := map[osmdata.Key]bool{}
 	for i := range versions {
 		k := versions[i].Key()
 		if _, err := table(k.Type); err != nil {
-			return fmt.Errorf("apply: %s: %w", k, err)
+			return fmt.Errorf("%s: %w", k, err)
 		}
 		if !seen[k] {
 			seen[k] = true
 			byType[k.Type] = append(byType[k.Type], k.ID)
 		}
 	}
-
-	tx, err := s.writer.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the merge lock
-	if err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	defer tx.Rollback()
 	current, err := currentVersions(ctx, tx, byType)
 	if err != nil {
-		return fmt.Errorf("apply: %w", err)
+		return err
 	}
 	// Check every version before writing any: the last version given of
 	// each element becomes its current one.
@@ -45,10 +56,10 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 		cur := current[k]
 		if e.Version != cur+1 {
 			if cur == 0 {
-				return fmt.Errorf("apply: %s: version %d given, the dataset has no version of it (expected 1): %w",
+				return fmt.Errorf("%s: version %d given, the dataset has no version of it (expected 1): %w",
 					k, e.Version, storage.ErrVersionConflict)
 			}
-			return fmt.Errorf("apply: %s: version %d given, current is %d: %w",
+			return fmt.Errorf("%s: version %d given, current is %d: %w",
 				k, e.Version, cur, storage.ErrVersionConflict)
 		}
 		current[k] = e.Version
@@ -56,7 +67,7 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 	}
 
 	if err := writeVersions(ctx, tx, versions, byType, last); err != nil {
-		return fmt.Errorf("apply: %w", err)
+		return err
 	}
 	var maxIDs storage.IDs
 	for i := range versions {
@@ -72,13 +83,7 @@ func (s *Store) Apply(ctx context.Context, versions []osmdata.Element) error {
 	}
 	// Ids come from the sequences in normal operation; versions applied
 	// with other ids must still never be handed out again.
-	if err := raiseNextIDs(ctx, tx, maxIDs); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("apply: commit: %w", err)
-	}
-	return nil
+	return raiseNextIDs(ctx, tx, maxIDs)
 }
 
 // writeVersions appends versions whose numbers have been checked: it
