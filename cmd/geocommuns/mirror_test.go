@@ -28,7 +28,8 @@ import (
 // times. Once the writes stop and the mirror's recorded position reaches
 // the source's last merge, both exports are the same to osmium. The copy
 // then serves the map call under `serve --read-only`, which refuses a
-// changeset.
+// changeset. Before that, the source stops and comes back: the mirror
+// reconnects and catches up.
 func TestMirrorSurvivesSIGKILL(t *testing.T) {
 	osmium := requireOsmium(t)
 	for _, backend := range backendNames(t) {
@@ -112,8 +113,20 @@ func TestMirrorSurvivesSIGKILL(t *testing.T) {
 				t.Fatalf("writes: %v", err)
 			}
 
+			// The source goes away under the mirror and comes back on the
+			// same address with more merges: the mirror reconnects.
+			if code := src.stop(t); code != 0 {
+				t.Fatalf("source exit status %d after SIGTERM\n%s", code, src.log())
+			}
 			m := startMirror(t, mirrorArgs)
-			m.waitFollowing(t)
+			m.waitLog(t, "msg=\"mirror: stream ended; reconnecting\"", 3)
+			src = startServe(t, append(source.flags, "--listen", strings.TrimPrefix(src.base, "http://"))...)
+			for _, c := range clients {
+				if _, err := c.edit(src.base); err != nil {
+					t.Fatal(err)
+				}
+				closed.Add(1)
+			}
 			// A changeset merges after its close returns: the source is
 			// done once it has merged them all.
 			last := waitMerges(t, source, closed.Load())
@@ -229,19 +242,18 @@ func startMirror(t *testing.T, args []string) *mirrorProcess {
 
 func (m *mirrorProcess) log() string { return m.logs.String() }
 
-// waitFollowing waits until the mirror follows the stream: its signal
-// handlers are in place by then, so that SIGTERM stops it cleanly.
-func (m *mirrorProcess) waitFollowing(t *testing.T) {
+// waitLog waits until the mirror has logged text n times.
+func (m *mirrorProcess) waitLog(t *testing.T, text string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(commandTimeout)
-	for !strings.Contains(m.log(), "msg=\"mirror: following\"") {
+	for strings.Count(m.log(), text) < n {
 		select {
 		case err := <-m.done:
-			t.Fatalf("mirror exited (%v) before following\n%s", err, m.log())
+			t.Fatalf("mirror exited (%v) before logging %s %d times\n%s", err, text, n, m.log())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mirror not following after %s\n%s", commandTimeout, m.log())
+			t.Fatalf("mirror has not logged %s %d times after %s\n%s", text, n, commandTimeout, m.log())
 		}
 	}
 }
