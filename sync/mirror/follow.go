@@ -85,7 +85,9 @@ func (m *mirror) apply(ctx context.Context, c *geocommunsv1.MergedChange, pos in
 	if err != nil {
 		return fmt.Errorf("%w: %w", errDiverged, err)
 	}
-	if merge.Seq <= pos {
+	// merge_seq is gapless (design.md): any other number than the next
+	// means a merge lost or sent twice.
+	if merge.Seq != pos+1 {
 		return fmt.Errorf("%w: merge %d arrived after merge %d", errDiverged, merge.Seq, pos)
 	}
 	versions := make([]osmdata.Element, len(merge.Elements))
