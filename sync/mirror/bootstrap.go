@@ -96,7 +96,15 @@ func (m *mirror) importDump(ctx context.Context) (int64, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return 0, fmt.Errorf("mirror: download the dump: GET %s: %s: %s", url, resp.Status, body)
+		err := fmt.Errorf("mirror: download the dump: GET %s: %s: %s", url, resp.Status, body)
+		// A client error says the URL is wrong (no geocommuns server
+		// there), which waiting does not mend; 503 while merges never
+		// pause, and the source's restarts, do mend.
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 &&
+			resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
+			return 0, permanentError{err}
+		}
+		return 0, err
 	}
 	seq, err := strconv.ParseInt(resp.Header.Get(replication.MergeSeqHeader), 10, 64)
 	if err != nil || seq < 0 {

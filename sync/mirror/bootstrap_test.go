@@ -2,6 +2,8 @@ package mirror_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +67,19 @@ func TestMirrorRecoversACrashAroundTheDumpImport(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameExport(t, src.store, replica)
+	})
+
+	t.Run("no geocommuns server", func(t *testing.T) {
+		hs := httptest.NewServer(http.NotFoundHandler())
+		t.Cleanup(hs.Close)
+		select {
+		case err := <-startMirror(t, openSQLite(t), hs.URL).done:
+			if err == nil || !strings.Contains(err.Error(), "404") {
+				t.Errorf("mirror of a server without a dump: %v", err)
+			}
+		case <-time.After(time.Minute):
+			t.Error("a mirror waits on a server without a dump")
+		}
 	})
 
 	t.Run("another source", func(t *testing.T) {
