@@ -57,10 +57,6 @@ func runMerge(ctx context.Context, env *environment, b backend) ([]Result, error
 // ones one after another. Every element of every merge is checked against
 // what was uploaded (checkMerges) before a figure is posted.
 func measureMerge(ctx context.Context, env *environment, b backend, sizes mergeSizes) ([]Result, error) {
-	elements, err := readAll(env.file(andorraFile))
-	if err != nil {
-		return nil, err
-	}
 	store, cleanup, err := b.open(ctx)
 	if err != nil {
 		return nil, err
@@ -78,17 +74,46 @@ func measureMerge(ctx context.Context, env *environment, b backend, sizes mergeS
 		return nil, fmt.Errorf("create account: %w", err)
 	}
 	who := &auth.Identity{UserID: acct.ID, DisplayName: acct.DisplayName, Role: auth.RoleContributor, Scopes: auth.AllScopes}
-	pool := newEditPool(elements)
+	// Everything is staged before anything is timed, so that Andorra in
+	// memory (a hundred megabytes the uploads are built from) is garbage
+	// by then: the garbage collector would otherwise mark it again during
+	// the timed merges, which a server process does not have to.
+	big, small, err := stageAll(ctx, env, store, svc, who, sizes)
+	if err != nil {
+		return nil, err
+	}
 
-	big, err := mergeBig(ctx, env, b, store, svc, who, pool, sizes.big)
+	bigResult, err := mergeBig(ctx, env, b, store, big)
 	if err != nil {
 		return nil, fmt.Errorf("merge of %d elements: %w", sizes.big, err)
 	}
-	small, err := mergeSmall(ctx, b, store, svc, who, pool, sizes)
+	smallResult, err := mergeSmall(ctx, b, store, svc, who, small, sizes)
 	if err != nil {
 		return nil, fmt.Errorf("merges of %d changesets of %d elements: %w", sizes.small, sizes.smallSize, err)
 	}
-	return []Result{big, small}, nil
+	return []Result{bigResult, smallResult}, nil
+}
+
+// stageAll stages the big changeset and the small ones from Andorra's
+// elements, which it drops when it returns.
+func stageAll(ctx context.Context, env *environment, store storage.Store, svc *editing.Service, who *auth.Identity,
+	sizes mergeSizes) (stagedChangeset, []stagedChangeset, error) {
+	elements, err := readAll(env.file(andorraFile))
+	if err != nil {
+		return stagedChangeset{}, nil, err
+	}
+	pool := newEditPool(elements)
+	big, err := stageForMerge(ctx, svc, store, who, pool, sizes.big, fmt.Sprintf("merge bench: %d elements", sizes.big))
+	if err != nil {
+		return stagedChangeset{}, nil, err
+	}
+	small := make([]stagedChangeset, sizes.small)
+	for i := range small {
+		if small[i], err = stageForMerge(ctx, svc, store, who, pool, sizes.smallSize, fmt.Sprintf("merge bench: small %d", i+1)); err != nil {
+			return stagedChangeset{}, nil, err
+		}
+	}
+	return big, small, nil
 }
 
 func importAndorra(ctx context.Context, env *environment, store storage.Store) error {
@@ -103,25 +128,20 @@ func importAndorra(ctx context.Context, env *environment, store storage.Store) e
 	return nil
 }
 
-// mergeBig stages one changeset of n operations and times its merge
-// beside store.Apply of the same final versions into another store at the
-// same state (Andorra just imported): the store's plain bulk write of
-// those versions, without the merge's reads, checks and records. Apply
-// also rewrites the reverse-lookup rows (the nodes of ways, the members
-// of relations) of everything it touches, which the merge skips where
-// they do not change, so on a changeset of retags the merge may take
-// less time than its baseline.
-func mergeBig(ctx context.Context, env *environment, b backend, store storage.Store, svc *editing.Service, who *auth.Identity,
-	pool *editPool, n int) (Result, error) {
-	cs, err := stageForMerge(ctx, svc, store, who, pool, n, fmt.Sprintf("merge bench: %d elements", n))
-	if err != nil {
-		return Result{}, err
-	}
+// mergeBig times the merge of the big changeset cs beside store.Apply of
+// the same final versions into another store at the same state (Andorra
+// just imported): the store's plain bulk write of those versions, without
+// the merge's reads, checks and records. Apply also rewrites the
+// reverse-lookup rows (the nodes of ways, the members of relations) of
+// everything it touches, which the merge skips where they do not change,
+// so on a changeset of retags the merge may take less time than its
+// baseline.
+func mergeBig(ctx context.Context, env *environment, b backend, store storage.Store, cs stagedChangeset) (Result, error) {
 	seqBefore, err := store.LastMergeSeq(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	name := fmt.Sprintf("merge %d elements", n)
+	name := fmt.Sprintf("merge %d elements", len(cs.pending))
 	resetPeakRSS()
 	var entry storage.OutboxEntry
 	var elapsed time.Duration
@@ -187,23 +207,14 @@ func applyBaseline(ctx context.Context, env *environment, b backend, finals []os
 	return elapsed, nil
 }
 
-// mergeSmall stages sizes.small changesets of sizes.smallSize operations
-// (untimed), then times merging them one after another. Its baseline is
-// the rate of the store's cheapest write transaction (UpdateChangesetTags:
-// lock one changeset row, update it, commit) on the same store: a merge
-// is one transaction too, so the commit and round trips every transaction
-// pays bound the merge rate from above, and the ratio shows what the
-// merge's own work costs on top.
+// mergeSmall times merging the small changesets one after another. Its
+// baseline is the rate of the store's cheapest write transaction
+// (UpdateChangesetTags: lock one changeset row, update it, commit) on the
+// same store: a merge is one transaction too, so the commit and round
+// trips every transaction pays bound the merge rate from above, and the
+// ratio shows what the merge's own work costs on top.
 func mergeSmall(ctx context.Context, b backend, store storage.Store, svc *editing.Service, who *auth.Identity,
-	pool *editPool, sizes mergeSizes) (Result, error) {
-	staged := make([]stagedChangeset, sizes.small)
-	for i := range staged {
-		cs, err := stageForMerge(ctx, svc, store, who, pool, sizes.smallSize, fmt.Sprintf("merge bench: small %d", i+1))
-		if err != nil {
-			return Result{}, err
-		}
-		staged[i] = cs
-	}
+	staged []stagedChangeset, sizes mergeSizes) (Result, error) {
 	seqBefore, err := store.LastMergeSeq(ctx)
 	if err != nil {
 		return Result{}, err
