@@ -2,14 +2,10 @@ package connectapi_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -20,15 +16,13 @@ import (
 	"github.com/geocommuns/geocommuns/osmdata/osmfile"
 	"github.com/geocommuns/geocommuns/server"
 	"github.com/geocommuns/geocommuns/storage"
-	"github.com/geocommuns/geocommuns/storage/postgres"
+	"github.com/geocommuns/geocommuns/storage/postgres/pgtest"
 	"github.com/geocommuns/geocommuns/storage/sqlite"
 )
 
 // The tests run the real server (server.New, its mux and middleware) on
 // a loopback listener against both backends: SQLite always, PostgreSQL
 // when GEOCOMMUNS_TEST_POSTGRES names a server.
-
-const postgresVariable = "GEOCOMMUNS_TEST_POSTGRES"
 
 type backend struct {
 	name string
@@ -50,31 +44,9 @@ func openSQLite(t *testing.T) storage.Store {
 	return s
 }
 
-var nonIdentifier = regexp.MustCompile(`[^a-z0-9_]+`)
-
 func openPostgres(t *testing.T) storage.Store {
 	t.Helper()
-	url := os.Getenv(postgresVariable)
-	if url == "" {
-		t.Skipf("PostgreSQL tests need a server: set %s, e.g. %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable", postgresVariable, postgresVariable)
-	}
-	name := nonIdentifier.ReplaceAllString(strings.ToLower(t.Name()), "_")
-	if len(name) > 40 {
-		name = name[len(name)-40:]
-	}
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	s, err := postgres.Open(context.Background(), postgres.Config{URL: url, Schema: "t_connect_" + name + "_" + hex.EncodeToString(suffix)})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.DropSchema(context.Background()); err != nil {
-			t.Errorf("drop the test schema: %v", err)
-		}
-		s.Close()
-	})
-	return s
+	return pgtest.Open(t, pgtest.Config(t))
 }
 
 // importFile imports one of paulmach/osm's real test files.

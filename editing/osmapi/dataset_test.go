@@ -2,26 +2,19 @@ package osmapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
-	"github.com/geocommuns/geocommuns/storage/postgres"
+	"github.com/geocommuns/geocommuns/storage/postgres/pgtest"
 	"github.com/geocommuns/geocommuns/storage/sqlite"
 )
 
 // The tests run against both backends: SQLite always, PostgreSQL when
 // GEOCOMMUNS_TEST_POSTGRES names a server, each test in a schema of its
 // own that is dropped afterwards.
-
-const postgresVariable = "GEOCOMMUNS_TEST_POSTGRES"
 
 type backend struct {
 	name string
@@ -43,31 +36,9 @@ func openSQLite(t *testing.T) storage.Store {
 	return s
 }
 
-var nonIdentifier = regexp.MustCompile(`[^a-z0-9_]+`)
-
 func openPostgres(t *testing.T) storage.Store {
 	t.Helper()
-	url := os.Getenv(postgresVariable)
-	if url == "" {
-		t.Skipf("PostgreSQL tests need a server: set %s, e.g. %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable", postgresVariable, postgresVariable)
-	}
-	name := nonIdentifier.ReplaceAllString(strings.ToLower(t.Name()), "_")
-	if len(name) > 40 {
-		name = name[len(name)-40:]
-	}
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	s, err := postgres.Open(context.Background(), postgres.Config{URL: url, Schema: "t_osmapi_" + name + "_" + hex.EncodeToString(suffix)})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.DropSchema(context.Background()); err != nil {
-			t.Errorf("drop the test schema: %v", err)
-		}
-		s.Close()
-	})
-	return s
+	return pgtest.Open(t, pgtest.Config(t))
 }
 
 func at(s string) time.Time {
