@@ -37,14 +37,7 @@ func TestMergeAcrossProcesses(t *testing.T) {
 		t.Fatalf("migrate: %d %s", r.exit, r.stderr)
 	}
 	const nClients = 4
-	tokens := make([]string, nClients)
-	for i := range tokens {
-		r := runBinary(t, nil, append([]string{"user", "add", fmt.Sprintf("mapper%d", i), "--trusted"}, flags...)...)
-		if r.exit != 0 {
-			t.Fatalf("user add: %d %s", r.exit, r.stderr)
-		}
-		tokens[i] = strings.TrimSpace(r.stdout)
-	}
+	clients := trustedMappers(t, flags, nClients)
 	// Each process's connections carry its name, so the test can tell
 	// from pg_stat_activity which process is merging.
 	procs := make([]*serveProcess, 3)
@@ -54,10 +47,6 @@ func TestMergeAcrossProcesses(t *testing.T) {
 	}
 	db := connectSchema(t, pgURL, schema)
 
-	clients := make([]*mapper, nClients)
-	for i := range clients {
-		clients[i] = &mapper{token: tokens[i], nodes: map[int64]int{}, ways: map[int64]int{}}
-	}
 	var changesets []int64
 	var mu sync.Mutex
 	runClients := func(rounds int, servers []*serveProcess) {

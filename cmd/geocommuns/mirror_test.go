@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -36,28 +35,8 @@ func TestMirrorSurvivesSIGKILL(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			source, replica := newDataset(t, backend), newDataset(t, backend)
 			dir := t.TempDir()
-			initial := filepath.Join(dir, "initial.osm")
-			extract := `<?xml version="1.0" encoding="UTF-8"?>
-<osm version="0.6" generator="test">
-<node id="1" version="1" timestamp="2024-05-01T10:00:00Z" changeset="7" uid="3" user="importer" lat="42.5" lon="1.5"><tag k="amenity" v="bench"/></node>
-<node id="2" version="1" timestamp="2024-05-01T10:00:00Z" changeset="7" uid="3" user="importer" lat="42.6" lon="1.6"/>
-<way id="1" version="1" timestamp="2024-05-01T10:00:00Z" changeset="7" uid="3" user="importer"><nd ref="1"/><nd ref="2"/><tag k="highway" v="path"/></way>
-</osm>
-`
-			if err := os.WriteFile(initial, []byte(extract), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if r := runBinary(t, nil, append([]string{"import"}, append(source.flags, initial)...)...); r.exit != 0 {
-				t.Fatalf("import: %d %s", r.exit, r.stderr)
-			}
-			clients := make([]*mapper, 3)
-			for i := range clients {
-				r := runBinary(t, nil, append([]string{"user", "add", fmt.Sprintf("mapper%d", i), "--trusted"}, source.flags...)...)
-				if r.exit != 0 {
-					t.Fatalf("user add: %d %s", r.exit, r.stderr)
-				}
-				clients[i] = &mapper{token: strings.TrimSpace(r.stdout), nodes: map[int64]int{}, ways: map[int64]int{}}
-			}
+			importSmallExtract(t, source, dir)
+			clients := trustedMappers(t, source.flags, 3)
 			src := startServe(t, source.flags...)
 
 			// Writes go on, one changeset after another per client, until

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -37,28 +36,8 @@ func TestServeCutsTheReplicationFeed(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ds := newDataset(t, backend)
 			dir := t.TempDir()
-			initial := filepath.Join(dir, "initial.osm")
-			extract := `<?xml version="1.0" encoding="UTF-8"?>
-<osm version="0.6" generator="test">
-<node id="1" version="1" timestamp="2024-05-01T10:00:00Z" changeset="7" uid="3" user="importer" lat="42.5" lon="1.5"><tag k="amenity" v="bench"/></node>
-<node id="2" version="1" timestamp="2024-05-01T10:00:00Z" changeset="7" uid="3" user="importer" lat="42.6" lon="1.6"/>
-<way id="1" version="1" timestamp="2024-05-01T10:00:00Z" changeset="7" uid="3" user="importer"><nd ref="1"/><nd ref="2"/><tag k="highway" v="path"/></way>
-</osm>
-`
-			if err := os.WriteFile(initial, []byte(extract), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if r := runBinary(t, nil, append([]string{"import"}, append(ds.flags, initial)...)...); r.exit != 0 {
-				t.Fatalf("import: %d %s", r.exit, r.stderr)
-			}
-			clients := make([]*mapper, 2)
-			for i := range clients {
-				r := runBinary(t, nil, append([]string{"user", "add", fmt.Sprintf("mapper%d", i), "--trusted"}, ds.flags...)...)
-				if r.exit != 0 {
-					t.Fatalf("user add: %d %s", r.exit, r.stderr)
-				}
-				clients[i] = &mapper{token: strings.TrimSpace(r.stdout), nodes: map[int64]int{}, ways: map[int64]int{}}
-			}
+			initial := importSmallExtract(t, ds, dir)
+			clients := trustedMappers(t, ds.flags, 2)
 			procs := []*serveProcess{startServe(t, append(ds.flags, "--replication-interval", "0")...)}
 			if backend == "postgres" {
 				procs = append(procs, startServe(t, append(ds.flags, "--replication-interval", "100ms")...))
