@@ -52,6 +52,15 @@ type Change struct {
 	Old, New *osmdata.Element
 }
 
+// Rules are configured in the `rules:` section of the review
+// configuration file (YAML), one entry per rule name: `enabled`,
+// `severity`, `weight` (its share of the risk score) are the engine's and
+// apply to every rule; any other key sets a field of the rule's own value
+// (a rule is a struct whose tunable thresholds are exported fields with
+// yaml tags, decoded in place over its defaults). A rule sets Severity on
+// its findings to its default; the engine replaces it with the configured
+// one.
+//
 // ElementRule checks the touched elements of one snapshot. The engine
 // calls it on Before and on After with the same touched keys (those
 // present in each) and keeps the After findings that Before did not
