@@ -1,0 +1,144 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+)
+
+// Review errors; the API layers map them to statuses.
+var (
+	// ErrSelfReview: nobody decides on their own changeset (403).
+	ErrSelfReview = errors.New("a contributor cannot review their own changeset")
+	// ErrReviewState: the changeset is not in a state the action applies
+	// to, e.g. approving one that is open or already merged (409).
+	ErrReviewState = errors.New("the changeset's review state does not allow this")
+)
+
+// Finding is one validation finding as stored, per element (package
+// review/validate produces them; storage keeps them as plain data).
+type Finding struct {
+	Rule     string
+	Severity string // "error" or "warning"
+	// Elements the finding is about, the first being the one to show;
+	// none for a changeset-level finding.
+	Elements    []osmdata.Key
+	Message     string
+	Lon, Lat    float64
+	HasLocation bool
+}
+
+// Validation is the stored outcome of validating a changeset.
+type Validation struct {
+	Risk     int
+	Findings []Finding
+	// At is when it was computed (database time); zero when the changeset
+	// was never validated.
+	At time.Time
+}
+
+// ScopeApproval is one review scope a changeset needs, and who approved
+// it (0 while nobody has).
+type ScopeApproval struct {
+	Scope      string
+	ApprovedBy int64
+}
+
+// Decision is a reviewer's decision: Kind is EventApproved,
+// EventChangesRequested or EventRejected.
+type Decision struct {
+	Changeset int64
+	Reviewer  int64
+	Kind      osmdata.ReviewEventKind
+	// Scope is the scope an approval counts for; "" approves every scope
+	// the changeset needs (a fallback or unscoped reviewer). Who may
+	// approve which scope is the review package's check, not the store's.
+	Scope   string
+	Comment string
+}
+
+// QueueFilter selects changesets of the review queue. Zero fields do not
+// filter.
+type QueueFilter struct {
+	States      []osmdata.ReviewState // default: submitted
+	MinRisk     int
+	Rule        string // has a finding of this rule (a "reason")
+	Box         *osmdata.Box
+	TagKey      string // touches an element with this tag key (old or new)
+	TagValue    string // … and this value, when set
+	Contributor int64
+	// SubmittedBefore keeps changesets waiting since before this time
+	// (the age filter).
+	SubmittedBefore time.Time
+	// Scopes puts first the changesets needing an approval of one of these
+	// scopes that nobody gave yet (a reviewer's own work); others follow.
+	Scopes []string
+	// OnlyScopes drops the changesets that Scopes does not match.
+	OnlyScopes bool
+	Limit      int // 100 when zero
+}
+
+// QueueItem is one changeset of the queue.
+type QueueItem struct {
+	Changeset   osmdata.Changeset
+	Risk        int
+	Rules       []string // the rules of its findings, sorted, once each
+	Errors      int
+	Warnings    int
+	Assignee    int64
+	Scopes      []ScopeApproval
+	SubmittedAt time.Time
+	Escalated   bool
+}
+
+// Reviews is the store's side of review (issue 6). Each write is one
+// transaction that also writes its review event (ReviewLog).
+type Reviews interface {
+	// SaveValidation replaces the changeset's stored validation.
+	SaveValidation(ctx context.Context, changeset int64, v Validation) error
+	// Validation returns the stored validation (zero At when none).
+	Validation(ctx context.Context, changeset int64) (Validation, error)
+	// SetReviewScopes records the scopes a submitted changeset needs
+	// approved (computed by the review package at submit), clearing the
+	// approvals of an earlier submission, and how many distinct approvers
+	// it needs in all (at least 1).
+	SetReviewScopes(ctx context.Context, changeset int64, scopes []string, approvalsRequired int) error
+	// ReviewScopes returns the scopes a changeset needs and their approvals.
+	ReviewScopes(ctx context.Context, changeset int64) ([]ScopeApproval, error)
+	// Assign makes reviewer the changeset's assignee (event assigned).
+	// The author cannot be assigned (ErrSelfReview); a changeset not
+	// submitted is ErrReviewState.
+	Assign(ctx context.Context, changeset, reviewer int64) (osmdata.ReviewEvent, error)
+	// Decide records a decision on a submitted changeset, in one
+	// transaction with its event: ErrSelfReview when the reviewer is the
+	// author, ErrReviewState when not submitted. An approval marks its
+	// scope (every scope when Scope is ""); the changeset becomes
+	// approved when every needed scope is approved and the distinct
+	// approvers reach the required number, and stays submitted otherwise.
+	// Requesting changes reopens it (changes_requested); rejecting makes
+	// it rejected. It returns the changeset after the decision.
+	Decide(ctx context.Context, d Decision) (osmdata.Changeset, error)
+	// Withdraw lets the author take back a submitted (or approved, not yet
+	// merged) changeset: it reopens it for more work (the state becomes
+	// changes_requested, event withdrawn by the author). ErrNotOwner for
+	// another user; ErrReviewState otherwise.
+	Withdraw(ctx context.Context, changeset, author int64) (osmdata.Changeset, error)
+	// ReviewQueue lists changesets for reviewers, the filter's scope
+	// matches first, then oldest submission first.
+	ReviewQueue(ctx context.Context, f QueueFilter) ([]QueueItem, error)
+	// EscalateWaiting marks every submitted changeset waiting since before
+	// olderThan and not yet escalated (event escalated, actor 0) and
+	// returns their ids.
+	EscalateWaiting(ctx context.Context, olderThan time.Time) ([]int64, error)
+	// SubscribeChangeset and UnsubscribeChangeset follow OSM's changeset
+	// discussion subscriptions; Subscribers lists the user ids.
+	// Commenting subscribes the commenter, as on openstreetmap.org.
+	SubscribeChangeset(ctx context.Context, changeset, uid int64) error
+	UnsubscribeChangeset(ctx context.Context, changeset, uid int64) error
+	Subscribers(ctx context.Context, changeset int64) ([]int64, error)
+	// MergedWithoutRejection counts an author's merged changesets since
+	// their last rejected one (earned trust).
+	MergedWithoutRejection(ctx context.Context, author int64) (int, error)
+}
