@@ -52,10 +52,11 @@ type Decision struct {
 	Changeset int64
 	Reviewer  int64
 	Kind      osmdata.ReviewEventKind
-	// Scope is the scope an approval counts for; "" approves every scope
-	// the changeset needs (a fallback or unscoped reviewer). Who may
-	// approve which scope is the review package's check, not the store's.
-	Scope   string
+	// Scopes are the scopes an approval counts for; none approves every
+	// scope the changeset needs (an admin). Who may approve which scope is
+	// the review package's check, not the store's. The event records them
+	// joined with ",".
+	Scopes  []string
 	Comment string
 }
 
@@ -114,7 +115,7 @@ type Reviews interface {
 	// Decide records a decision on a submitted changeset, in one
 	// transaction with its event: ErrSelfReview when the reviewer is the
 	// author, ErrReviewState when not submitted. An approval marks its
-	// scope (every scope when Scope is ""); the changeset becomes
+	// scopes (every scope when Scopes is empty); the changeset becomes
 	// approved when every needed scope is approved and the distinct
 	// approvers reach the required number, and stays submitted otherwise.
 	// Requesting changes reopens it (changes_requested); rejecting makes
