@@ -91,4 +91,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("MergedVersions", func(t *testing.T) { t.Parallel(); testMergedVersions(t, open) })
 	t.Run("MergeQueue", func(t *testing.T) { t.Parallel(); testMergeQueue(t, open) })
 	t.Run("ChangeFeed", func(t *testing.T) { t.Parallel(); testChangeFeed(t, open) })
+	t.Run("AuthorStats", func(t *testing.T) { t.Parallel(); testAuthorStats(t, open) })
 }
