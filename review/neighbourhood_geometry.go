@@ -112,5 +112,9 @@ func (p *proximity) boxes(limit int) []osmdata.Box {
 	}
 }
 
-func clampLat(v int64) int32 { return int32(min(max(v, -90*osmdata.CoordScale), 90*osmdata.CoordScale)) }
-func clampLon(v int64) int32 { return int32(min(max(v, -180*osmdata.CoordScale), 180*osmdata.CoordScale)) }
+func clampLat(v int64) int32 {
+	return int32(min(max(v, -90*osmdata.CoordScale), 90*osmdata.CoordScale))
+}
+func clampLon(v int64) int32 {
+	return int32(min(max(v, -180*osmdata.CoordScale), 180*osmdata.CoordScale))
+}
