@@ -39,3 +39,19 @@ type ReviewEvent struct {
 	State ReviewState
 	Time  time.Time
 }
+
+// StateEvent is the event that records a move to state: the state's own
+// word (submitted, approved, …).
+func StateEvent(state ReviewState) ReviewEventKind { return ReviewEventKind(state) }
+
+// KeepsState reports whether an event of kind k leaves the review state
+// as it is (commented, assigned, escalated). Every other kind is written
+// by the store method that moves the state, in the same transaction, so
+// that the log and the changesets never disagree.
+func (k ReviewEventKind) KeepsState() bool {
+	switch k {
+	case EventCommented, EventAssigned, EventEscalated:
+		return true
+	}
+	return false
+}

@@ -169,7 +169,7 @@ func TestTrustedMergesOthersWait(t *testing.T) {
 				t.Fatalf("a second step merged %d", n)
 			}
 
-			if _, err := w.store.SetReviewState(context.Background(), csB, osmdata.ReviewApproved); err != nil {
+			if _, err := w.store.SetReviewState(context.Background(), csB, osmdata.ReviewApproved, storage.ReviewNote{}); err != nil {
 				t.Fatal(err)
 			}
 			if n := step(t, job); n != 1 || w.state(csB) != osmdata.ReviewMerged {

@@ -99,6 +99,17 @@ func (s *MergeSignal) next() <-chan struct{} {
 // process that sent none, a notification lost while reconnecting.
 func (s *MergeSignal) WaitMerge(ctx context.Context, afterSeq int64, poll time.Duration,
 	lastSeq func(context.Context) (int64, error)) (int64, error) {
+	seq, err := s.WaitPast(ctx, afterSeq, poll, lastSeq)
+	if err != nil && ctx.Err() == nil {
+		return 0, fmt.Errorf("wait for a merge after %d: %w", afterSeq, err)
+	}
+	return seq, err
+}
+
+// WaitPast is WaitMerge for any gapless counter a signal is notified of
+// (the review log's too), leaving the error's context to the caller.
+func (s *MergeSignal) WaitPast(ctx context.Context, afterSeq int64, poll time.Duration,
+	lastSeq func(context.Context) (int64, error)) (int64, error) {
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
 	for {
@@ -110,7 +121,7 @@ func (s *MergeSignal) WaitMerge(ctx context.Context, afterSeq int64, poll time.D
 			return 0, ctx.Err()
 		}
 		if err != nil {
-			return 0, fmt.Errorf("wait for a merge after %d: %w", afterSeq, err)
+			return 0, err
 		}
 		if seq > afterSeq {
 			return seq, nil

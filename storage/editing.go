@@ -128,8 +128,10 @@ type Editing interface {
 	// conflicted reopen it (design.md: open, closed_at now +
 	// ChangesetIdle, a fresh ChangesetMaxAge window from now); every
 	// other state closes it if it was open. It checks no transition:
-	// that is the review's job. ReviewNone is refused.
-	SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState) (osmdata.Changeset, error)
+	// that is the review's job. ReviewNone is refused. The move's event
+	// (kind osmdata.StateEvent(state), note's actor, scope and comment)
+	// is written in the same transaction.
+	SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState, note ReviewNote) (osmdata.Changeset, error)
 	// Changesets answers a ChangesetQuery, newest first.
 	Changesets(ctx context.Context, q ChangesetQuery) ([]osmdata.Changeset, error)
 	// ChangesetChanges returns the pending changes of a changeset in

@@ -2,9 +2,73 @@ package storage
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 )
+
+// ErrStateEventKind refuses an AddReviewEvent whose kind records a move
+// of the review state: only the store method that moves the state writes
+// such an event, in the same transaction.
+var ErrStateEventKind = errors.New("this review event kind records a change of review state, which only the change itself writes; add commented, assigned or escalated")
+
+// CheckAddedKind is AddReviewEvent's check of ev.Kind, the same on every
+// backend.
+func CheckAddedKind(kind osmdata.ReviewEventKind) error {
+	if !kind.KeepsState() {
+		return fmt.Errorf("review event %q: %w", kind, ErrStateEventKind)
+	}
+	return nil
+}
+
+// PolicyApprovalComment is the comment of the approved event that
+// DecideChangeset writes.
+const PolicyApprovalComment = "approved by policy"
+
+// Bounds of a conflicted event's comment: the log is read by people
+// (the changeset's discussion, NATS subscribers), and the full report
+// stays in MergeConflicts.
+const (
+	conflictSummaryItems = 5
+	conflictSummaryBytes = 500
+)
+
+// ConflictSummary is the comment of a conflicted event: the report on
+// one line, as "node 12: base moved from v3 to v4; way 5: uses node 7,
+// which is not visible", its first few conflicts only, followed by how
+// many more the report holds.
+func ConflictSummary(conflicts []MergeConflict) string {
+	var b strings.Builder
+	for i, c := range conflicts {
+		if i == conflictSummaryItems {
+			fmt.Fprintf(&b, "; and %d more", len(conflicts)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if c.Element.ID != 0 {
+			fmt.Fprintf(&b, "%s: ", c.Element)
+		}
+		if c.Kind == ConflictBaseMoved {
+			fmt.Fprintf(&b, "base moved from v%d to v%d", c.BaseVersion, c.CurrentVersion)
+		} else {
+			b.WriteString(c.Message)
+		}
+	}
+	s := strings.Join(strings.Fields(b.String()), " ")
+	if len(s) <= conflictSummaryBytes {
+		return s
+	}
+	cut := conflictSummaryBytes - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
 
 // ReviewNote says who moved a changeset's review, and why: it becomes the
 // review event written in the same transaction as the move.

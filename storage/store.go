@@ -34,6 +34,7 @@ type Store interface {
 	Merger
 	MergeQueue
 	ChangeFeed
+	ReviewLog
 	// Import loads the initial dataset from src in one transaction. It
 	// refuses a dataset that already has elements, changesets or accounts
 	// (ErrNotEmpty), accepts

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,37 +134,71 @@ func (s *Store) UpdateChangesetTags(ctx context.Context, id, uid int64, tags osm
 		tagArray(tags))
 }
 
-// CloseChangeset closes and submits.
+// CloseChangeset closes and submits, with the submitted event by the
+// author.
 func (s *Store) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Changeset, error) {
-	return s.changeOwnChangeset(ctx, id, uid, "close changeset",
-		`UPDATE changesets SET is_open = false, closed_at = `+dbNow+`, review_state = 'submitted', policy_decided = false
-		WHERE id = $1 RETURNING `+changesetColumns)
+	var c osmdata.Changeset
+	err := s.inReviewTx(ctx, "close changeset", func(tx pgx.Tx) error {
+		if _, err := lockOwnChangeset(ctx, tx, id, uid); err != nil {
+			return err
+		}
+		var err error
+		c, err = scanChangeset(tx.QueryRow(ctx, `UPDATE changesets
+			SET is_open = false, closed_at = `+dbNow+`, review_state = 'submitted', policy_decided = false
+			WHERE id = $1 RETURNING `+changesetColumns, id))
+		if err != nil {
+			return err
+		}
+		_, err = s.writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted,
+			ActorUID: uid, State: osmdata.ReviewSubmitted})
+		return err
+	})
+	if err != nil {
+		return osmdata.Changeset{}, err
+	}
+	return c, nil
 }
 
 // CloseDueChangesets closes and submits the open changesets past their
 // closing time or full. SKIP LOCKED leaves a changeset that an upload
 // holds (it may move closed_at) to a later sweep, and lets sweepers of
 // several processes run at once without closing anything twice.
+//
+// Their submitted events (by the system) are numbered in changeset id
+// order by one statement, after the changesets are locked.
 func (s *Store) CloseDueChangesets(ctx context.Context) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `WITH due AS (
-			SELECT id FROM changesets
-			WHERE is_open AND (closed_at <= now() OR num_changes >= `+maxChanges+`)
-			FOR UPDATE SKIP LOCKED)
-		UPDATE changesets c SET is_open = false, closed_at = least(c.closed_at, `+dbNow+`), review_state = 'submitted', policy_decided = false
-		FROM due WHERE c.id = due.id
-		RETURNING c.id`)
+	var ids []int64
+	err := s.inReviewTx(ctx, "close due changesets", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH due AS (
+				SELECT id FROM changesets
+				WHERE is_open AND (closed_at <= now() OR num_changes >= `+maxChanges+`)
+				FOR UPDATE SKIP LOCKED)
+			UPDATE changesets c SET is_open = false, closed_at = least(c.closed_at, `+dbNow+`), review_state = 'submitted', policy_decided = false
+			FROM due WHERE c.id = due.id
+			RETURNING c.id`)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil || len(ids) == 0 {
+			return err
+		}
+		slices.Sort(ids)
+		events := make([]osmdata.ReviewEvent, len(ids))
+		for i, id := range ids {
+			events[i] = osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted, State: osmdata.ReviewSubmitted}
+		}
+		_, err = s.writeReviewEvents(ctx, tx, events...)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("close due changesets: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("close due changesets: %w", err)
+		return nil, err
 	}
 	return ids, nil
 }
 
-// SetReviewState records a review decision; see storage.Editing.
-func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState) (osmdata.Changeset, error) {
+// SetReviewState records a review decision and its event; see
+// storage.Editing.
+func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState, note storage.ReviewNote) (osmdata.Changeset, error) {
 	var update string
 	switch state {
 	case osmdata.ReviewNone:
@@ -176,12 +211,22 @@ func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.Revi
 			closed_at = CASE WHEN is_open THEN least(closed_at, ` + dbNow + `) ELSE closed_at END
 			WHERE id = $1 RETURNING ` + changesetColumns
 	}
-	c, err := scanChangeset(s.pool.QueryRow(ctx, update, id, string(state)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, fmt.Errorf("set review state of changeset %d: %w", id, storage.ErrNotFound)
-	}
+	var c osmdata.Changeset
+	err := s.inReviewTx(ctx, fmt.Sprintf("set review state of changeset %d", id), func(tx pgx.Tx) error {
+		var err error
+		c, err = scanChangeset(tx.QueryRow(ctx, update, id, string(state)))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return storage.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = s.writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.StateEvent(state),
+			ActorUID: note.ActorUID, Scope: note.Scope, Comment: note.Comment, State: state})
+		return err
+	})
 	if err != nil {
-		return c, fmt.Errorf("set review state of changeset %d: %w", id, err)
+		return osmdata.Changeset{}, err
 	}
 	return c, nil
 }

@@ -26,8 +26,9 @@ func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error
 		return storage.OutboxEntry{}, fmt.Errorf("merge changeset %d: %w", id, err)
 	}
 	if len(conflicts) == 0 {
-		// This process's waiters need not wait for the notification.
+		// This process's waiters need not wait for the notifications.
 		s.feed.signal.Notify()
+		s.feed.reviews.Notify()
 		return entry, nil
 	}
 	cerr := &storage.ConflictError{Changeset: id, Conflicts: conflicts}
@@ -163,8 +164,11 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 	b.Queue(`INSERT INTO outbox (merge_seq, changeset_id, merged_at, elem_types, elem_ids, old_versions, new_versions)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, id, at, types, elemIDs, oldVersions, newVersions)
 	queueMergeNotify(b, s.feed.channel, seq)
+	// Last: the review event counter is locked from here to the commit.
+	var events []osmdata.ReviewEvent
+	queueReviewEvents(b, s.feed.reviewChannel, []osmdata.ReviewEvent{{Changeset: id, Kind: osmdata.EventMerged, State: osmdata.ReviewMerged}}, &events)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return storage.OutboxEntry{}, nil, fmt.Errorf("record the merge (derived rows, final versions, changeset, outbox, notification): %w", err)
+		return storage.OutboxEntry{}, nil, fmt.Errorf("record the merge (derived rows, final versions, changeset, outbox, notifications, review event): %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return storage.OutboxEntry{}, nil, fmt.Errorf("commit: %w", err)
@@ -263,14 +267,13 @@ func queueDerivedRows(b *pgx.Batch, plan storage.MergePlan) {
 }
 
 // recordConflicts marks the changeset conflicted (reopening it, as
-// SetReviewState does) with its report, unless another merge attempt
-// moved it on meanwhile.
+// SetReviewState does) with its report and its conflicted event, unless
+// another merge attempt moved it on meanwhile.
 func (s *Store) recordConflicts(ctx context.Context, id int64, conflicts []storage.MergeConflict) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("record conflicts: begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	return s.inReviewTx(ctx, "record conflicts", func(tx pgx.Tx) error { return s.writeConflicts(ctx, tx, id, conflicts) })
+}
+
+func (s *Store) writeConflicts(ctx context.Context, tx pgx.Tx, id int64, conflicts []storage.MergeConflict) error {
 	tag, err := tx.Exec(ctx, `UPDATE changesets SET review_state = 'conflicted', is_open = true, opened_at = `+dbNow+`,
 			closed_at = `+dbNow+` + `+idleInterval+`
 		WHERE id = $1 AND review_state IN ('submitted', 'approved')`, id)
@@ -299,8 +302,9 @@ func (s *Store) recordConflicts(ctx context.Context, id int64, conflicts []stora
 		id, types, ids, kinds, bases, currents, parents, messages); err != nil {
 		return fmt.Errorf("write the report: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("record conflicts: commit: %w", err)
+	if _, err := s.writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventConflicted,
+		Comment: storage.ConflictSummary(conflicts), State: osmdata.ReviewConflicted}); err != nil {
+		return fmt.Errorf("write the conflicted event: %w", err)
 	}
 	return nil
 }

@@ -27,20 +27,29 @@ const (
 	listenRetryLast  = 5 * time.Second
 )
 
-// mergeChannelPrefix begins the name of every dataset's merge channel.
-const mergeChannelPrefix = "geocommuns_merge:"
+// mergeChannelPrefix and reviewChannelPrefix begin the names of every
+// dataset's merge and review event channels.
+const (
+	mergeChannelPrefix  = "geocommuns_merge:"
+	reviewChannelPrefix = "geocommuns_review:"
+)
 
 // mergeChannel is the NOTIFY channel of the dataset in schema. Channels
 // belong to the database, not the schema (design.md: parallel tests in
 // separate schemas share them), so the name carries the schema. A channel
 // is an identifier of at most 63 bytes: a schema name too long for that
 // is hashed.
-func mergeChannel(schema string) string {
-	if name := mergeChannelPrefix + schema; len(name) <= 63 {
+func mergeChannel(schema string) string { return schemaChannel(mergeChannelPrefix, schema) }
+
+// reviewChannel is the NOTIFY channel of the dataset's review events.
+func reviewChannel(schema string) string { return schemaChannel(reviewChannelPrefix, schema) }
+
+func schemaChannel(prefix, schema string) string {
+	if name := prefix + schema; len(name) <= 63 {
 		return name
 	}
 	sum := sha256.Sum256([]byte(schema))
-	return mergeChannelPrefix + hex.EncodeToString(sum[:16])
+	return prefix + hex.EncodeToString(sum[:16])
 }
 
 // queueMergeNotify queues the merge's notification. PostgreSQL delivers
@@ -51,14 +60,18 @@ func queueMergeNotify(b *pgx.Batch, channel string, seq int64) {
 }
 
 // mergeListener is a store's one LISTEN connection, a dedicated pgx.Conn
-// outside the pool, started by the first WaitMerge: it wakes the store's
-// waiters on each notification, and reconnects when the connection
-// fails. It wakes them too whenever it (re)starts listening, since a
-// merge may have committed while nobody listened.
+// outside the pool, started by the first WaitMerge or WaitReviewEvent: it
+// listens on the merge and the review event channels, wakes the store's
+// waiters of the one notified, and reconnects when the connection fails.
+// It wakes them all whenever it (re)starts listening, since a merge or an
+// event may have committed while nobody listened.
 type mergeListener struct {
-	channel string
-	config  *pgx.ConnConfig
-	signal  storage.MergeSignal
+	channel       string
+	reviewChannel string
+	config        *pgx.ConnConfig
+	signal        storage.MergeSignal
+	// reviews wakes WaitReviewEvent.
+	reviews storage.MergeSignal
 	// poll is mergePoll; tests lengthen it to see notifications alone
 	// wake the waiters.
 	poll time.Duration
@@ -81,7 +94,8 @@ func newMergeListener(ctx context.Context, pool *pgxpool.Pool, schema string) (*
 			return nil, fmt.Errorf("name the merge channel: %w", err)
 		}
 	}
-	return &mergeListener{channel: mergeChannel(schema), config: pool.Config().ConnConfig, poll: mergePoll}, nil
+	return &mergeListener{channel: mergeChannel(schema), reviewChannel: reviewChannel(schema),
+		config: pool.Config().ConnConfig, poll: mergePoll}, nil
 }
 
 // start starts listening unless the store was closed or it listens
@@ -116,8 +130,8 @@ func (l *mergeListener) run(ctx context.Context) {
 	for {
 		listened := l.listen(ctx)
 		// Whatever this connection would have delivered next is lost:
-		// the waiters read the counter again.
-		l.signal.Notify()
+		// the waiters read the counters again.
+		l.wakeAll()
 		if ctx.Err() != nil {
 			return
 		}
@@ -142,16 +156,28 @@ func (l *mergeListener) listen(ctx context.Context) bool {
 		return false
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{l.channel}.Sanitize()); err != nil {
-		return false
+	for _, channel := range []string{l.channel, l.reviewChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+			return false
+		}
 	}
 	l.pid.Store(conn.PgConn().PID())
 	defer l.pid.Store(0)
-	l.signal.Notify()
+	l.wakeAll()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return true
 		}
-		l.signal.Notify()
+		if n.Channel == l.reviewChannel {
+			l.reviews.Notify()
+		} else {
+			l.signal.Notify()
+		}
 	}
+}
+
+func (l *mergeListener) wakeAll() {
+	l.signal.Notify()
+	l.reviews.Notify()
 }

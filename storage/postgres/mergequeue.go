@@ -27,15 +27,29 @@ func (s *Store) UndecidedChangesets(ctx context.Context, limit int) ([]osmdata.C
 }
 
 // DecideChangeset is one conditional UPDATE: of several processes
-// deciding at once, exactly one changes the row.
+// deciding at once, exactly one changes the row. An approval writes its
+// event (by the system) in the same transaction.
 func (s *Store) DecideChangeset(ctx context.Context, id int64, approve bool) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE changesets
-		SET policy_decided = true, review_state = CASE WHEN $2 THEN 'approved' ELSE review_state END
-		WHERE id = $1 AND review_state = 'submitted' AND NOT policy_decided`, id, approve)
+	var decided bool
+	err := s.inReviewTx(ctx, fmt.Sprintf("decide on changeset %d", id), func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE changesets
+			SET policy_decided = true, review_state = CASE WHEN $2 THEN 'approved' ELSE review_state END
+			WHERE id = $1 AND review_state = 'submitted' AND NOT policy_decided`, id, approve)
+		if err != nil {
+			return err
+		}
+		decided = tag.RowsAffected() == 1
+		if !decided || !approve {
+			return nil
+		}
+		_, err = s.writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventApproved,
+			Comment: storage.PolicyApprovalComment, State: osmdata.ReviewApproved})
+		return err
+	})
 	if err != nil {
-		return false, fmt.Errorf("decide on changeset %d: %w", id, err)
+		return false, err
 	}
-	return tag.RowsAffected() == 1, nil
+	return decided, nil
 }
 
 // ApprovedChangesets lists the merge job's work, through the

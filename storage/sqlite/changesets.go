@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,20 +161,39 @@ func (s *Store) UpdateChangesetTags(ctx context.Context, id, uid int64, tags osm
 		tagsColumn(tags))
 }
 
-// CloseChangeset closes and submits.
+// CloseChangeset closes and submits, with the submitted event by the
+// author.
 func (s *Store) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Changeset, error) {
-	return s.changeOwnChangeset(ctx, id, uid, "close changeset",
-		`UPDATE changesets SET is_open = 0, closed_at = unixepoch(), review_state = 'submitted', policy_decided = 0
-		WHERE id = ?1 RETURNING `+changesetColumns)
+	var c osmdata.Changeset
+	err := s.inReviewTx(ctx, "close changeset", func(tx *sql.Tx) error {
+		if _, err := ownChangeset(ctx, tx, id, uid); err != nil {
+			return err
+		}
+		var err error
+		c, err = scanChangeset(tx.QueryRowContext(ctx, `UPDATE changesets
+			SET is_open = 0, closed_at = unixepoch(), review_state = 'submitted', policy_decided = 0
+			WHERE id = ?1 RETURNING `+changesetColumns, id))
+		if err != nil {
+			return err
+		}
+		_, err = writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted,
+			ActorUID: uid, State: osmdata.ReviewSubmitted})
+		return err
+	})
+	if err != nil {
+		return osmdata.Changeset{}, err
+	}
+	return c, nil
 }
 
 // CloseDueChangesets closes and submits the open changesets past their
 // closing time or full. One statement in its own write transaction:
 // SQLite's write lock does what SKIP LOCKED does on PostgreSQL, every
-// sweeper of the file sees the others' closes.
+// sweeper of the file sees the others' closes. Their submitted events
+// (by the system) are numbered in changeset id order.
 func (s *Store) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 	var ids []int64
-	err := s.writeTx(ctx, "close due changesets", func(tx *sql.Tx) error {
+	err := s.inReviewTx(ctx, "close due changesets", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE changesets
 			SET is_open = 0, closed_at = min(closed_at, unixepoch()), review_state = 'submitted', policy_decided = 0
 			WHERE is_open AND (closed_at <= unixepoch() OR num_changes >= `+maxChanges+`)
@@ -181,10 +201,21 @@ func (s *Store) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 		if err != nil {
 			return err
 		}
-		ids, err = scanIDs(rows)
+		if ids, err = scanIDs(rows); err != nil || len(ids) == 0 {
+			return err
+		}
+		slices.Sort(ids)
+		events := make([]osmdata.ReviewEvent, len(ids))
+		for i, id := range ids {
+			events[i] = osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted, State: osmdata.ReviewSubmitted}
+		}
+		_, err = writeReviewEvents(ctx, tx, events...)
 		return err
 	})
-	return ids, err
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 func scanIDs(rows *sql.Rows) ([]int64, error) {
@@ -200,8 +231,9 @@ func scanIDs(rows *sql.Rows) ([]int64, error) {
 	return ids, rows.Err()
 }
 
-// SetReviewState records a review decision; see storage.Editing.
-func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState) (osmdata.Changeset, error) {
+// SetReviewState records a review decision and its event; see
+// storage.Editing.
+func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState, note storage.ReviewNote) (osmdata.Changeset, error) {
 	var update string
 	switch state {
 	case osmdata.ReviewNone:
@@ -215,15 +247,23 @@ func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.Revi
 			WHERE id = ?1 RETURNING ` + changesetColumns
 	}
 	var c osmdata.Changeset
-	err := s.writeTx(ctx, fmt.Sprintf("set review state of changeset %d", id), func(tx *sql.Tx) error {
+	err := s.inReviewTx(ctx, fmt.Sprintf("set review state of changeset %d", id), func(tx *sql.Tx) error {
 		var err error
 		c, err = scanChangeset(tx.QueryRowContext(ctx, update, id, string(state)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return storage.ErrNotFound
 		}
+		if err != nil {
+			return err
+		}
+		_, err = writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.StateEvent(state),
+			ActorUID: note.ActorUID, Scope: note.Scope, Comment: note.Comment, State: state})
 		return err
 	})
-	return c, err
+	if err != nil {
+		return osmdata.Changeset{}, err
+	}
+	return c, nil
 }
 
 // BackdateChangeset moves a changeset's times d (whole seconds) into the

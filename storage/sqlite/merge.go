@@ -24,6 +24,7 @@ func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error
 	}
 	if len(conflicts) == 0 {
 		s.merged.Notify()
+		s.reviewed.Notify()
 		return entry, nil
 	}
 	cerr := &storage.ConflictError{Changeset: id, Conflicts: conflicts}
@@ -109,6 +110,9 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 		seq, id, unix, string(versions)); err != nil {
 		return storage.OutboxEntry{}, nil, fmt.Errorf("write the outbox row: %w", err)
 	}
+	if _, err := writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventMerged, State: osmdata.ReviewMerged}); err != nil {
+		return storage.OutboxEntry{}, nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return storage.OutboxEntry{}, nil, fmt.Errorf("commit: %w", err)
 	}
@@ -116,10 +120,10 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 }
 
 // recordConflicts marks the changeset conflicted (reopening it, as
-// SetReviewState does) with its report, unless another merge attempt
-// moved it on meanwhile.
+// SetReviewState does) with its report and its conflicted event, unless
+// another merge attempt moved it on meanwhile.
 func (s *Store) recordConflicts(ctx context.Context, id int64, conflicts []storage.MergeConflict) error {
-	return s.writeTx(ctx, "record conflicts", func(tx *sql.Tx) error {
+	return s.inReviewTx(ctx, "record conflicts", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE changesets SET review_state = 'conflicted', is_open = 1, opened_at = unixepoch(),
 				closed_at = unixepoch() + `+idleSeconds+`
 			WHERE id = ? AND review_state IN ('submitted', 'approved')`, id)
@@ -139,6 +143,10 @@ func (s *Store) recordConflicts(ctx context.Context, id int64, conflicts []stora
 				id, int64(c.Element.Type), c.Element.ID, string(c.Kind), c.BaseVersion, c.CurrentVersion, c.Parent, c.Message); err != nil {
 				return fmt.Errorf("write the report: %w", err)
 			}
+		}
+		if _, err := writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventConflicted,
+			Comment: storage.ConflictSummary(conflicts), State: osmdata.ReviewConflicted}); err != nil {
+			return fmt.Errorf("write the conflicted event: %w", err)
 		}
 		return nil
 	})

@@ -33,10 +33,11 @@ func (s *Store) UndecidedChangesets(ctx context.Context, limit int) ([]osmdata.C
 	return out, nil
 }
 
-// DecideChangeset is one conditional UPDATE under the write lock.
+// DecideChangeset is one conditional UPDATE under the write lock; an
+// approval writes its event (by the system) in the same transaction.
 func (s *Store) DecideChangeset(ctx context.Context, id int64, approve bool) (bool, error) {
 	var decided bool
-	err := s.writeTx(ctx, fmt.Sprintf("decide on changeset %d", id), func(tx *sql.Tx) error {
+	err := s.inReviewTx(ctx, fmt.Sprintf("decide on changeset %d", id), func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE changesets
 			SET policy_decided = 1, review_state = CASE WHEN ?2 THEN 'approved' ELSE review_state END
 			WHERE id = ?1 AND review_state = 'submitted' AND policy_decided = 0`, id, approve)
@@ -44,10 +45,21 @@ func (s *Store) DecideChangeset(ctx context.Context, id int64, approve bool) (bo
 			return err
 		}
 		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		decided = n == 1
+		if !decided || !approve {
+			return nil
+		}
+		_, err = writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventApproved,
+			Comment: storage.PolicyApprovalComment, State: osmdata.ReviewApproved})
 		return err
 	})
-	return decided, err
+	if err != nil {
+		return false, err
+	}
+	return decided, nil
 }
 
 // ApprovedChangesets lists the merge job's work, through the

@@ -45,6 +45,9 @@ type Store struct {
 	reader  *sql.DB // a pool of query-only connections
 	// merged wakes WaitMerge after each of this process's merges.
 	merged storage.MergeSignal
+	// reviewed wakes WaitReviewEvent after each of this process's review
+	// events.
+	reviewed storage.MergeSignal
 }
 
 var _ storage.Store = (*Store)(nil)

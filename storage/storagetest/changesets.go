@@ -296,16 +296,16 @@ func testChangesets(t *testing.T, open Opener) {
 		if _, err := s.CloseChangeset(ctx, c.ID, ana); err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.SetReviewState(ctx, c.ID+1000, osmdata.ReviewApproved)
+		_, err := s.SetReviewState(ctx, c.ID+1000, osmdata.ReviewApproved, storage.ReviewNote{})
 		wantErr(t, "review of an unknown changeset", err, storage.ErrNotFound)
-		if _, err := s.SetReviewState(ctx, c.ID, osmdata.ReviewNone); err == nil {
+		if _, err := s.SetReviewState(ctx, c.ID, osmdata.ReviewNone, storage.ReviewNote{}); err == nil {
 			t.Errorf("review state set back to none")
 		}
 		// Changes requested reopen the changeset, with a fresh 24 h
 		// window: it was opened 30 h ago, an upload still gives it an
 		// hour.
 		mustBackdate(t, s, c.ID, 30*time.Hour)
-		got, err := s.SetReviewState(ctx, c.ID, osmdata.ReviewChangesRequested)
+		got, err := s.SetReviewState(ctx, c.ID, osmdata.ReviewChangesRequested, storage.ReviewNote{})
 		if err != nil {
 			t.Fatalf("SetReviewState changes_requested: %v", err)
 		}
@@ -320,7 +320,7 @@ func testChangesets(t *testing.T, open Opener) {
 			t.Errorf("closing a reopened changeset: %+v, %v; want closed, submitted", resubmitted, err)
 		}
 		for _, st := range []osmdata.ReviewState{osmdata.ReviewApproved, osmdata.ReviewMerged} {
-			got, err := s.SetReviewState(ctx, c.ID, st)
+			got, err := s.SetReviewState(ctx, c.ID, st, storage.ReviewNote{})
 			if err != nil || got.ReviewState != st || got.Open {
 				t.Errorf("SetReviewState %q: %+v, %v", st, got, err)
 			}
@@ -330,7 +330,7 @@ func testChangesets(t *testing.T, open Opener) {
 		}
 		// Rejecting an open changeset closes it.
 		open := mustCreateChangeset(t, s, bo)
-		if got, err := s.SetReviewState(ctx, open.ID, osmdata.ReviewRejected); err != nil || got.Open {
+		if got, err := s.SetReviewState(ctx, open.ID, osmdata.ReviewRejected, storage.ReviewNote{}); err != nil || got.Open {
 			t.Errorf("rejecting an open changeset: %+v, %v; want it closed", got, err)
 		}
 	})
@@ -381,7 +381,7 @@ func testChangesetQuery(t *testing.T, open Opener) {
 	rejected := mustCreateChangeset(t, s, ana, "comment", "rejected")
 	ageOpen(t, s, rejected.ID, ana, 2*time.Hour)
 	mustStageUpdate(t, s, rejected.ID, ana, 1, box(38.71, -9.15, 38.72, -9.14))
-	if _, err := s.SetReviewState(ctx, rejected.ID, osmdata.ReviewRejected); err != nil {
+	if _, err := s.SetReviewState(ctx, rejected.ID, osmdata.ReviewRejected, storage.ReviewNote{}); err != nil {
 		t.Fatal(err)
 	}
 	recent := mustCreateChangeset(t, s, carla, "comment", "recent")

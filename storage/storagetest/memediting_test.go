@@ -33,6 +33,7 @@ type memEditing struct {
 	// policy last decided on them; only the submitted ones count.
 	undecided map[int64]bool
 	merging   memMerging
+	reviews   memReviewLog
 }
 
 type memPendingKey struct {
@@ -138,6 +139,7 @@ func (s *memStore) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.C
 	return s.changeOwn(id, uid, func(c *osmdata.Changeset) {
 		c.Open, c.ClosedAt, c.ReviewState = false, memNow(), osmdata.ReviewSubmitted
 		s.ed.undecided[id] = true
+		s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted, ActorUID: uid, State: osmdata.ReviewSubmitted})
 	})
 }
 
@@ -161,10 +163,13 @@ func (s *memStore) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 		}
 	}
 	slices.Sort(ids)
+	for _, id := range ids {
+		s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted, State: osmdata.ReviewSubmitted})
+	}
 	return ids, nil
 }
 
-func (s *memStore) SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState) (osmdata.Changeset, error) {
+func (s *memStore) SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState, note storage.ReviewNote) (osmdata.Changeset, error) {
 	if state == osmdata.ReviewNone {
 		return osmdata.Changeset{}, errors.New("the review state cannot go back to none")
 	}
@@ -193,6 +198,8 @@ func (s *memStore) SetReviewState(ctx context.Context, id int64, state osmdata.R
 		c.Open = false
 	}
 	s.changesets[id] = c
+	s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.StateEvent(state),
+		ActorUID: note.ActorUID, Scope: note.Scope, Comment: note.Comment, State: state})
 	return s.view(c), nil
 }
 

@@ -79,6 +79,7 @@ func (s *memStore) Merge(ctx context.Context, id int64) (storage.OutboxEntry, er
 	entry := plan.Entry(s.ed.merging.lastSeq, id, at)
 	s.ed.merging.outbox = append(s.ed.merging.outbox, entry)
 	s.ed.merging.wakeWaiters()
+	s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventMerged, State: osmdata.ReviewMerged})
 	return cloneEntry(entry), nil
 }
 
@@ -99,6 +100,8 @@ func (s *memStore) recordConflicts(id int64, conflicts []storage.MergeConflict) 
 		s.ed.merging.conflicts = map[int64][]storage.MergeConflict{}
 	}
 	s.ed.merging.conflicts[id] = report
+	s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventConflicted,
+		Comment: storage.ConflictSummary(conflicts), State: osmdata.ReviewConflicted})
 }
 
 // mergeTx is PlanMerge's view of the merge. Its Reader is a memStore
@@ -189,6 +192,8 @@ func (s *memStore) DecideChangeset(ctx context.Context, id int64, approve bool) 
 	if approve {
 		c.ReviewState = osmdata.ReviewApproved
 		s.changesets[id] = c
+		s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventApproved,
+			Comment: storage.PolicyApprovalComment, State: osmdata.ReviewApproved})
 	}
 	return true, nil
 }

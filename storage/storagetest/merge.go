@@ -357,7 +357,7 @@ func testMergeStacked(t *testing.T, open Opener) {
 func testMergeFailedParent(t *testing.T, open Opener) {
 	s, m := merging(t, open)
 	parent, child := stackedPair(t, s)
-	if _, err := s.SetReviewState(t.Context(), parent, osmdata.ReviewRejected); err != nil {
+	if _, err := s.SetReviewState(t.Context(), parent, osmdata.ReviewRejected, storage.ReviewNote{}); err != nil {
 		t.Fatalf("reject the parent: %v", err)
 	}
 	cerr := wantConflict(t, m, child, "parent_failed node 2")

@@ -84,7 +84,7 @@ func testMergedVersions(t *testing.T, open Opener) {
 		[]storage.PendingChange{pendingNode(storage.Modify, 2, 2, 10.11, 10.11), pendingWay(storage.Modify, 10, 2, []int64{1, 2}, "highway", "footway")},
 		[]storage.PendingChange{node2v3, way10v3})
 	rejected := submitted(t, s, ana, nil, []storage.PendingChange{pendingNode(storage.Modify, 3, 2, 10.2, 10.2, "amenity", "shelter")})
-	if _, err := s.SetReviewState(ctx, rejected, osmdata.ReviewRejected); err != nil {
+	if _, err := s.SetReviewState(ctx, rejected, osmdata.ReviewRejected, storage.ReviewNote{}); err != nil {
 		t.Fatalf("reject changeset %d: %v", rejected, err)
 	}
 	submitted(t, s, ana, nil, []storage.PendingChange{pendingNode(storage.Modify, 1, 2, 10.01, 10.01)})

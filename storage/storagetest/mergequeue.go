@@ -84,7 +84,7 @@ func checkReviewState(t *testing.T, s storage.Store, id int64, want osmdata.Revi
 
 func mustSetReviewState(t *testing.T, s storage.Store, id int64, state osmdata.ReviewState) {
 	t.Helper()
-	if _, err := s.SetReviewState(t.Context(), id, state); err != nil {
+	if _, err := s.SetReviewState(t.Context(), id, state, storage.ReviewNote{}); err != nil {
 		t.Fatalf("SetReviewState(%d, %q): %v", id, state, err)
 	}
 }

@@ -527,7 +527,7 @@ func testPendingOverlay(t *testing.T, open Opener) {
 	if _, err := s.CloseChangeset(ctx, second.ID, ana); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetReviewState(ctx, second.ID, osmdata.ReviewRejected); err != nil {
+	if _, err := s.SetReviewState(ctx, second.ID, osmdata.ReviewRejected, storage.ReviewNote{}); err != nil {
 		t.Fatal(err)
 	}
 	read("second rejected",
@@ -542,7 +542,7 @@ func testPendingOverlay(t *testing.T, open Opener) {
 	if _, err := s.CloseChangeset(ctx, first.ID, ana); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetReviewState(ctx, first.ID, osmdata.ReviewMerged); err != nil {
+	if _, err := s.SetReviewState(ctx, first.ID, osmdata.ReviewMerged, storage.ReviewNote{}); err != nil {
 		t.Fatal(err)
 	}
 	read("first merged", nil, nil, nil, nil, nil)
