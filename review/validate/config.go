@@ -94,6 +94,8 @@ const defaultWeight = 1
 // returns new values, so decoding a configuration never changes another.
 func knownRules() (elements []ElementRule, changesets []ChangesetRule) {
 	// Each family of rules adds its constructor here, one line each.
+	elements = append(elements, TagRules()...)
+	changesets = append(changesets, HeuristicRules()...)
 	return elements, changesets
 }
 
