@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
 
@@ -108,17 +109,23 @@ func (j *MergeJob) decide(ctx context.Context) (int, error) {
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return decided, fmt.Errorf("author of changeset %d: %w", cs.ID, err)
 		}
-		approve, err := j.policy.Approve(ctx, cs, author)
+		v, err := j.policy.Decide(ctx, cs, author)
 		if err != nil {
 			return decided, fmt.Errorf("policy on changeset %d: %w", cs.ID, err)
 		}
-		ok, err := j.store.DecideChangeset(ctx, cs.ID, approve)
+		ok, err := j.store.DecideChangeset(ctx, cs.ID, v.Approve)
 		if err != nil {
 			return decided, err
 		}
-		if ok {
-			decided++
-			j.logger.Info("changeset decided", "changeset", cs.ID, "approved", approve)
+		if !ok {
+			continue
+		}
+		decided++
+		j.logger.Info("changeset decided", "changeset", cs.ID, "approved", v.Approve, "rejected", v.Reject)
+		if v.Reject {
+			if _, err := j.store.SetReviewState(ctx, cs.ID, osmdata.ReviewRejected, storage.ReviewNote{Comment: v.Comment}); err != nil {
+				return decided, fmt.Errorf("reject changeset %d: %w", cs.ID, err)
+			}
 		}
 	}
 	return decided, nil
@@ -135,6 +142,29 @@ func (j *MergeJob) mergeApproved(ctx context.Context) (merged int, changed bool,
 	for _, id := range approved {
 		if ctx.Err() != nil {
 			return merged, changed, ctx.Err()
+		}
+		if checker, ok := j.policy.(MergeChecker); ok {
+			waiting, err := j.waitsForParents(ctx, id)
+			if err != nil {
+				return merged, changed, err
+			}
+			if waiting {
+				// Validated when its parents have merged: the data it
+				// builds on is theirs.
+				continue
+			}
+			pass, reason, err := checker.BeforeMerge(ctx, id)
+			if err != nil {
+				return merged, changed, fmt.Errorf("check changeset %d before merge: %w", id, err)
+			}
+			if !pass {
+				if _, err := j.store.SetReviewState(ctx, id, osmdata.ReviewConflicted, storage.ReviewNote{Comment: reason}); err != nil {
+					return merged, changed, fmt.Errorf("block changeset %d: %w", id, err)
+				}
+				changed = true
+				j.logger.Warn("changeset blocked by validation", "changeset", id, "reason", reason)
+				continue
+			}
 		}
 		start := time.Now()
 		// A merge that has begun runs to its end, also when the process
@@ -160,4 +190,23 @@ func (j *MergeJob) mergeApproved(ctx context.Context) (merged int, changed bool,
 		}
 	}
 	return merged, changed, nil
+}
+
+// waitsForParents says whether a changeset builds on a changeset that has
+// not merged yet.
+func (j *MergeJob) waitsForParents(ctx context.Context, id int64) (bool, error) {
+	parents, err := j.store.ChangesetParents(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("parents of changeset %d: %w", id, err)
+	}
+	for _, p := range parents {
+		cs, err := j.store.Changeset(ctx, p)
+		if err != nil {
+			return false, fmt.Errorf("parent %d of changeset %d: %w", p, id, err)
+		}
+		if cs.ReviewState != osmdata.ReviewMerged {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -11,19 +11,34 @@ import (
 )
 
 // Policy decides, once per submission, whether a changeset merges without
-// a reviewer. A changeset it does not approve stays submitted, in the
-// reviewers' queue. author is the zero Account when the author has no
+// a reviewer, is rejected at once, or waits in the reviewers' queue (the
+// zero Verdict). author is the zero Account when the author has no
 // account (a contributor known only from imported data).
 type Policy interface {
-	Approve(ctx context.Context, cs osmdata.Changeset, author storage.Account) (bool, error)
+	Decide(ctx context.Context, cs osmdata.Changeset, author storage.Account) (Verdict, error)
+}
+
+// Verdict is a policy's decision on one submission.
+type Verdict struct {
+	Approve bool
+	Reject  bool
+	// Comment says why, in the review event.
+	Comment string
+}
+
+// MergeChecker is a Policy that looks at an approved changeset once more
+// just before it merges (Gate validates it again); a changeset it does
+// not pass becomes conflicted, reopened for its author with the reason.
+type MergeChecker interface {
+	BeforeMerge(ctx context.Context, id int64) (ok bool, reason string, err error)
 }
 
 // TrustedAuthors approves every changeset of a trusted contributor
-// (`geocommuns user add --trusted`) and queues the others: the policy
-// until validation rules and risk scores exist.
+// (`geocommuns user add --trusted`) and queues the others, without
+// validation: the policy of tests that are about merging, not reviewing.
 type TrustedAuthors struct{}
 
-// Approve approves the changesets of trusted accounts.
-func (TrustedAuthors) Approve(_ context.Context, _ osmdata.Changeset, author storage.Account) (bool, error) {
-	return author.Trusted, nil
+// Decide approves the changesets of trusted accounts.
+func (TrustedAuthors) Decide(_ context.Context, _ osmdata.Changeset, author storage.Account) (Verdict, error) {
+	return Verdict{Approve: author.Trusted, Comment: "approved by policy: trusted contributor"}, nil
 }

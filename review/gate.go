@@ -1,0 +1,141 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/review/validate"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+// Gate is the configured review policy: each submission is validated on
+// the server, its findings and risk stored, the scopes it needs
+// recorded, and then it is rejected (errors, when the policy says so),
+// approved (a trusted contributor with a clean changeset) or queued for
+// reviewers. An approved changeset is validated again just before it
+// merges, against the data as it is then: an error found then blocks the
+// merge.
+type Gate struct {
+	store     Store
+	config    *Config
+	validator *validate.Validator
+}
+
+// NewGate returns the policy of config over store.
+func NewGate(store Store, config *Config) (*Gate, error) {
+	rules := validate.Default()
+	if !config.Rules.IsZero() {
+		var err error
+		if rules, err = validate.DecodeRules(&config.Rules); err != nil {
+			return nil, fmt.Errorf("review configuration: %w", err)
+		}
+	}
+	v, err := validate.New(rules)
+	if err != nil {
+		return nil, fmt.Errorf("review configuration: %w", err)
+	}
+	return &Gate{store: store, config: config, validator: v}, nil
+}
+
+// Decide validates a submission, records what it found and the scopes it
+// needs, and decides.
+func (g *Gate) Decide(ctx context.Context, cs osmdata.Changeset, author storage.Account) (Verdict, error) {
+	in, report, err := g.validate(ctx, cs.ID)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if err := g.store.SetReviewScopes(ctx, cs.ID, g.config.ScopesFor(in), g.config.Policy.ApprovalsRequired); err != nil {
+		return Verdict{}, fmt.Errorf("scopes of changeset %d: %w", cs.ID, err)
+	}
+	if report.HasErrors() {
+		if g.config.Policy.AutoRejectErrors {
+			return Verdict{Reject: true, Comment: "rejected by policy: " + summary(report, validate.Error)}, nil
+		}
+		return Verdict{}, nil
+	}
+	if len(report.Findings) > 0 || !*g.config.Policy.AutoApproveTrusted {
+		return Verdict{}, nil
+	}
+	trusted, err := g.trusted(ctx, author)
+	if err != nil {
+		return Verdict{}, err
+	}
+	return Verdict{Approve: trusted, Comment: "approved by policy: trusted contributor, no finding"}, nil
+}
+
+// trusted says whether the author is trusted: granted by an admin, or
+// earned by enough merged changesets since their last rejection.
+func (g *Gate) trusted(ctx context.Context, author storage.Account) (bool, error) {
+	if author.Trusted {
+		return true, nil
+	}
+	need := g.config.Policy.EarnedTrustAfter
+	if need <= 0 || author.ID == 0 {
+		return false, nil
+	}
+	n, err := g.store.MergedWithoutRejection(ctx, author.ID)
+	if err != nil {
+		return false, fmt.Errorf("record of contributor %d: %w", author.ID, err)
+	}
+	return n >= need, nil
+}
+
+// BeforeMerge validates an approved changeset again; ok is false, with
+// the reason, when an error now blocks it.
+func (g *Gate) BeforeMerge(ctx context.Context, id int64) (ok bool, reason string, err error) {
+	_, report, err := g.validate(ctx, id)
+	if err != nil {
+		return false, "", err
+	}
+	if report.HasErrors() {
+		return false, "merge blocked by validation: " + summary(report, validate.Error), nil
+	}
+	return true, "", nil
+}
+
+// validate runs the rules on changeset id and stores the report.
+func (g *Gate) validate(ctx context.Context, id int64) (*validate.Input, validate.Report, error) {
+	in, err := LoadInput(ctx, g.store, id)
+	if err != nil {
+		return nil, validate.Report{}, fmt.Errorf("validation input of changeset %d: %w", id, err)
+	}
+	report := g.validator.Validate(in)
+	if err := g.store.SaveValidation(ctx, id, storedValidation(report)); err != nil {
+		return nil, report, fmt.Errorf("store validation of changeset %d: %w", id, err)
+	}
+	return in, report, nil
+}
+
+func storedValidation(r validate.Report) storage.Validation {
+	v := storage.Validation{Risk: r.Risk, Findings: make([]storage.Finding, len(r.Findings))}
+	for i, f := range r.Findings {
+		v.Findings[i] = storage.Finding{Rule: f.Rule, Severity: string(f.Severity), Elements: f.Elements,
+			Message: f.Message, Lon: f.Lon, Lat: f.Lat, HasLocation: f.HasLocation}
+	}
+	return v
+}
+
+// maxSummary findings are named in an event's comment; the review shows
+// them all.
+const maxSummary = 5
+
+// summary names the findings of one severity for an event's comment.
+func summary(r validate.Report, sev validate.Severity) string {
+	var parts []string
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity != sev {
+			continue
+		}
+		n++
+		if len(parts) < maxSummary {
+			parts = append(parts, f.Message)
+		}
+	}
+	if n > len(parts) {
+		parts = append(parts, fmt.Sprintf("and %d more", n-len(parts)))
+	}
+	return strings.Join(parts, "; ")
+}
