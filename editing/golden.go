@@ -58,6 +58,9 @@ const (
 	ErrQueryTimeRange
 	ErrQueryTime // the time as given
 	ErrQueryNoChangesets
+	ErrCommentNoText     // changeset discussion: POST …/comment without text
+	ErrAlreadySubscribed // changeset id
+	ErrNotSubscribed     // changeset id
 )
 
 // Golden is every error text editing answers. Over HTTP a 404 has an
@@ -266,5 +269,24 @@ var Golden = map[ErrorKind]GoldenText{
 	ErrQueryNoChangesets: {
 		Status: http.StatusBadRequest, Text: "No changesets were given to search for",
 		Source: "openstreetmap-website app/controllers/api/changesets_controller.rb conditions_ids",
+	},
+	// The changeset discussion calls are openstreetmap-website's (cgimap
+	// has none), so their texts and statuses are its own.
+	ErrCommentNoText: {
+		Status: http.StatusBadRequest, Text: "No text was given",
+		Source: "openstreetmap-website app/controllers/api/changeset_comments_controller.rb create (OSM::APIBadUserInput); " +
+			"status in test/controllers/api/changeset_comments_controller_test.rb test_create_comment_fail \"no text\", \"empty text\"",
+	},
+	ErrAlreadySubscribed: {
+		Status: http.StatusConflict, Text: "You are already subscribed to changeset %d.",
+		Source: "openstreetmap-website lib/osm.rb APIChangesetAlreadySubscribedError; status in " +
+			"test/controllers/api/changeset_subscriptions_controller_test.rb test_create_fail (:conflict); the text as " +
+			"python-osmapi's tests/changeset_test.py test_changeset_subscribe_when_already_subscribed reads it from openstreetmap.org",
+	},
+	ErrNotSubscribed: {
+		Status: http.StatusNotFound, Text: "You are not subscribed to changeset %d.",
+		Source: "openstreetmap-website lib/osm.rb APIChangesetNotSubscribedError; status in " +
+			"test/controllers/api/changeset_subscriptions_controller_test.rb test_destroy_fail (:not_found, not 409); the text as " +
+			"python-osmapi's tests/changeset_test.py test_changeset_unsubscribe_when_not_subscribed reads it (a 404 with its text)",
 	},
 }

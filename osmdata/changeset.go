@@ -31,6 +31,24 @@ type Changeset struct {
 	HasBox      bool
 	Box         Box
 	ReviewState ReviewState
+	// CommentsCount and Discussion are the changeset's discussion
+	// (comments_count, and <discussion> when a read asks for it with
+	// include_discussion). The stores leave them zero: the OSM API fills
+	// them from the review log. A nil Discussion is not written.
+	CommentsCount int
+	Discussion    []ChangesetComment
+}
+
+// ChangesetComment is one comment of a changeset's discussion.
+type ChangesetComment struct {
+	ID   int64
+	Date time.Time
+	// UID is 0, and User empty, for a comment of the system (a merge
+	// conflict's report), written without uid and user as
+	// openstreetmap.org writes an author whose data is not public.
+	UID  int64
+	User string
+	Text string
 }
 
 // User is an account, or a contributor known from imported data.

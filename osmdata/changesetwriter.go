@@ -62,7 +62,9 @@ func WriteChangesetsXML(w io.Writer, h DocumentHeader, now time.Time, cs ...Chan
 			b = appendFixed7(b, c.Box.MaxLon)
 			b = append(b, '"')
 		}
-		b = append(b, ` comments_count="0" changes_count="`...)
+		b = append(b, ` comments_count="`...)
+		b = strconv.AppendInt(b, int64(c.CommentsCount), 10)
+		b = append(b, `" changes_count="`...)
 		b = strconv.AppendInt(b, int64(c.NumChanges), 10)
 		b = append(b, '"')
 		if c.ReviewState != ReviewNone {
@@ -70,7 +72,7 @@ func WriteChangesetsXML(w io.Writer, h DocumentHeader, now time.Time, cs ...Chan
 			b = appendXMLEscaped(b, string(c.ReviewState))
 			b = append(b, '"')
 		}
-		if len(c.Tags) == 0 {
+		if len(c.Tags) == 0 && c.Discussion == nil {
 			b = append(b, "/>\n"...)
 		} else {
 			b = append(b, ">\n"...)
@@ -81,6 +83,7 @@ func WriteChangesetsXML(w io.Writer, h DocumentHeader, now time.Time, cs ...Chan
 				b = appendXMLEscaped(b, t.Value)
 				b = append(b, "\"/>\n"...)
 			}
+			b = appendDiscussionXML(b, c.Discussion)
 			b = append(b, " </changeset>\n"...)
 		}
 		if len(b) > 3072 {
@@ -139,7 +142,9 @@ func writeChangesetsJSON(w io.Writer, h DocumentHeader, now time.Time, many bool
 		b = appendTimestamp(b, c.CreatedAt)
 		b = append(b, `","open":`...)
 		b = strconv.AppendBool(b, open)
-		b = append(b, `,"comments_count":0,"changes_count":`...)
+		b = append(b, `,"comments_count":`...)
+		b = strconv.AppendInt(b, int64(c.CommentsCount), 10)
+		b = append(b, `,"changes_count":`...)
 		b = strconv.AppendInt(b, int64(c.NumChanges), 10)
 		if !open {
 			b = append(b, `,"closed_at":"`...)
@@ -174,6 +179,7 @@ func writeChangesetsJSON(w io.Writer, h DocumentHeader, now time.Time, many bool
 			}
 			b = append(b, '}')
 		}
+		b = appendDiscussionJSON(b, c.Discussion)
 		if c.ReviewState != ReviewNone {
 			b = append(b, `,"review_state":`...)
 			b = appendJSONString(b, string(c.ReviewState))
@@ -216,4 +222,68 @@ func appendDigits7(b []byte, v int) []byte {
 		v /= 10
 	}
 	return append(b, d[:]...)
+}
+
+// appendDiscussionXML writes <discussion> after the tags, as
+// openstreetmap-website's app/views/api/changesets/_changeset.xml.builder
+// and cgimap's xml_formatter::write_changeset do: one <comment> per
+// comment with id, date, uid and user (left out for an author without
+// public data), its body in <text>. Nothing for a nil discussion.
+func appendDiscussionXML(b []byte, comments []ChangesetComment) []byte {
+	if comments == nil {
+		return b
+	}
+	if len(comments) == 0 {
+		return append(b, "  <discussion/>\n"...)
+	}
+	b = append(b, "  <discussion>\n"...)
+	for _, cm := range comments {
+		b = append(b, `   <comment id="`...)
+		b = strconv.AppendInt(b, cm.ID, 10)
+		b = append(b, `" date="`...)
+		b = appendTimestamp(b, cm.Date)
+		b = append(b, '"')
+		if cm.UID != 0 {
+			b = append(b, ` uid="`...)
+			b = strconv.AppendInt(b, cm.UID, 10)
+			b = append(b, `" user="`...)
+			b = appendXMLEscaped(b, cm.User)
+			b = append(b, '"')
+		}
+		b = append(b, ">\n    <text>"...)
+		b = appendXMLEscaped(b, cm.Text)
+		b = append(b, "</text>\n   </comment>\n"...)
+	}
+	return append(b, "  </discussion>\n"...)
+}
+
+// appendDiscussionJSON writes "comments" after the tags, as
+// openstreetmap-website's _changeset.json.jbuilder and
+// changeset_comments/_changeset_comment.json.jbuilder do: id, visible,
+// date, uid and user when public, text. Nothing for a nil discussion.
+func appendDiscussionJSON(b []byte, comments []ChangesetComment) []byte {
+	if comments == nil {
+		return b
+	}
+	b = append(b, `,"comments":[`...)
+	for i, cm := range comments {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, cm.ID, 10)
+		b = append(b, `,"visible":true,"date":"`...)
+		b = appendTimestamp(b, cm.Date)
+		b = append(b, '"')
+		if cm.UID != 0 {
+			b = append(b, `,"uid":`...)
+			b = strconv.AppendInt(b, cm.UID, 10)
+			b = append(b, `,"user":`...)
+			b = appendJSONString(b, cm.User)
+		}
+		b = append(b, `,"text":`...)
+		b = appendJSONString(b, cm.Text)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }

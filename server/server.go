@@ -62,6 +62,10 @@ type Config struct {
 	// Policy decides which submissions merge without a reviewer;
 	// review.TrustedAuthors when nil.
 	Policy review.Policy
+	// Review is the review configuration (rules, policy, scopes) of
+	// ReviewService and the discussion calls; review.DefaultConfig when
+	// nil.
+	Review *review.Config
 	// ReplicationInterval is how often the OSM replication feed gets a
 	// file of the merges since the last (replication.DefaultInterval when
 	// zero); negative cuts one file per merge.
@@ -125,9 +129,11 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 		edit := s.newEditing()
 		s.edit = edit
 		s.merge = s.newMergeJob(edit)
-		api := &osmapi.API{Reader: store, Editing: edit, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
+		rev := s.newReview()
+		api := &osmapi.API{Reader: store, Editing: edit, Review: rev, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
 		api.Register(s.mux)
 		s.registerConnect(edit)
+		s.registerReview(rev)
 		s.cutter = s.registerReplication()
 		s.registerSync()
 	}

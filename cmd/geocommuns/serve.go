@@ -17,19 +17,20 @@ import (
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	var (
-		sf       storeFlags
-		hf       headerFlags
-		lf       logFlags
-		listen   string
-		demo     bool
-		demoFile string
-		timeout  time.Duration
-		sweep    time.Duration
-		poll     time.Duration
-		maxBody  int64
-		cutEvery time.Duration
-		nf       natsFlags
-		readOnly bool
+		sf         storeFlags
+		hf         headerFlags
+		lf         logFlags
+		listen     string
+		demo       bool
+		demoFile   string
+		timeout    time.Duration
+		sweep      time.Duration
+		poll       time.Duration
+		maxBody    int64
+		cutEvery   time.Duration
+		nf         natsFlags
+		readOnly   bool
+		reviewFile string
 	)
 	fs := newFlagSet(e, "serve", "",
 		"Serves the OSM API 0.6 as openstreetmap.org's cgimap does, the Connect services, /healthz,\n"+
@@ -46,6 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cutEvery, "replication-interval", replication.DefaultInterval, "how often the OSM replication feed (/replication/minute/) gets a file of the merges since the last; 0 cuts one file per merge")
 	fs.DurationVar(&poll, "merge-poll", review.DefaultMergePoll, "how often to look for changesets to merge that another process submitted or approved, or left when it stopped")
 	fs.BoolVar(&readOnly, "read-only", false, "serve the read API only, as for a copy kept by 'geocommuns mirror': no editing, merges, replication feed, Subscribe or NATS; writes to the OSM API answer 405")
+	fs.StringVar(&reviewFile, "review-config", "", "the review configuration `file` (YAML: validation rules, policy, scopes, as package review reads it); default: every rule at its default, one approval, no scopes")
 	nf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
@@ -62,6 +64,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	logger := lf.logger(e.stderr)
+	var reviewConfig *review.Config
+	if reviewFile != "" {
+		c, err := review.LoadConfig(reviewFile)
+		if err != nil {
+			return err
+		}
+		reviewConfig = c
+	}
 
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -76,7 +86,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
-		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery), ReadOnly: readOnly}, store, logger)
+		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery), ReadOnly: readOnly, Review: reviewConfig}, store, logger)
 	if readOnly {
 		// The copy has no outbox of its own: a bus would carry nothing.
 		return srv.Run(ctx)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/review"
 	"github.com/geocommuns/geocommuns/storage"
 )
 
@@ -62,6 +63,10 @@ type API struct {
 	// MaxUploadBytes bounds request bodies, compressed and decompressed
 	// (Editing's limit when zero).
 	MaxUploadBytes int64
+	// Review serves the changeset discussion and the review log
+	// (discussion.go); without it those calls are not mounted and
+	// changesets show comments_count="0".
+	Review *review.Service
 
 	edit *editing.Service // Editing, or the one Register built
 }
@@ -116,6 +121,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	claimed := map[string]bool{}
 	if a.edit != nil {
 		claimed = a.registerWrites(mux, a.edit)
+		if a.Review != nil {
+			a.registerDiscussion(mux)
+		}
 	}
 	for _, rt := range routes {
 		a.handle(mux, rt.pattern, a.documentHandler(rt.parse), claimed)

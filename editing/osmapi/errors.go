@@ -80,6 +80,10 @@ type apiError struct {
 	status int
 	// cause is logged, never sent.
 	cause error
+	// textOn404 sends a 404's text, which cgimap leaves out: for
+	// openstreetmap-website's calls, whose clients read it
+	// (python-osmapi's NotSubscribedApiError).
+	textOn404 bool
 }
 
 func newError(kind errorKind, args ...any) *apiError { return &apiError{kind: kind, args: args} }
@@ -97,6 +101,9 @@ func (e *apiError) golden() golden {
 		g.Status = e.status
 	}
 	g.Reply = replyFor(g.Status)
+	if e.textOn404 && g.Reply == replyEmpty404 {
+		g.Reply = replyText
+	}
 	return g
 }
 

@@ -243,6 +243,9 @@ func (a *API) getChangeset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cs, err := a.editingService().Changeset(r.Context(), id)
+	if err == nil {
+		err = a.addDiscussion(r.Context(), &cs, includeDiscussion(r))
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
