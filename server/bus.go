@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/geocommuns/geocommuns/sync/bus"
 )
 
-// BusConfig says where merges are published.
+// BusConfig says where merges and review events are published.
 type BusConfig struct {
 	// URL names an existing NATS (with JetStream) to publish to; empty
 	// runs an embedded nats-server.
@@ -23,21 +24,24 @@ type BusConfig struct {
 	Listen string
 	// StoreDir holds the embedded server's JetStream files.
 	StoreDir string
-	// Stream and Subjects default to bus.DefaultStream and
-	// bus.DefaultPrefix.
-	Stream   string
-	Subjects bus.Subjects
+	// Stream, ReviewStream and Subjects default to bus.DefaultStream,
+	// bus.DefaultReviewStream and bus.DefaultPrefix.
+	Stream       string
+	ReviewStream string
+	Subjects     bus.Subjects
 	// Header is what osmChange messages say about themselves.
 	Header osmdata.DocumentHeader
 }
 
-// Bus is the process's NATS side: the embedded server, if any, and the
-// relay publishing merges to the stream.
+// Bus is the process's NATS side: the embedded server, if any, the
+// relay publishing merges to their stream and the one publishing review
+// events to theirs.
 type Bus struct {
-	embedded *bus.Embedded
-	conn     *nats.Conn
-	relay    *bus.Relay
-	logger   *slog.Logger
+	embedded    *bus.Embedded
+	conn        *nats.Conn
+	relay       *bus.Relay
+	reviewRelay *bus.ReviewRelay
+	logger      *slog.Logger
 }
 
 // StartBus starts the embedded server (unless cfg.URL names one) and
@@ -54,7 +58,7 @@ func StartBus(cfg BusConfig, store storage.Store, logger *slog.Logger) (*Bus, er
 	// the client: the relay then starts over from the stream's last
 	// message, which a queued publish flushed later could contradict.
 	opts := []nats.Option{nats.MaxReconnects(-1), nats.ReconnectBufSize(-1), nats.Name("geocommuns relay")}
-	var elect bus.Elect
+	var elect, electReviews bus.Elect
 	if cfg.URL == "" {
 		e, err := bus.StartEmbedded(bus.EmbeddedConfig{StoreDir: cfg.StoreDir, Listen: cfg.Listen})
 		if err != nil {
@@ -84,8 +88,9 @@ func StartBus(cfg BusConfig, store storage.Store, logger *slog.Logger) (*Bus, er
 		// relay at a time.
 		if l, ok := store.(interface {
 			LeadRelay(context.Context) (bus.Lease, error)
+			LeadReviewRelay(context.Context) (bus.Lease, error)
 		}); ok {
-			elect = l.LeadRelay
+			elect, electReviews = l.LeadRelay, l.LeadReviewRelay
 		}
 	}
 	relay, err := bus.NewRelay(store, bus.RelayConfig{Conn: b.conn, Stream: cfg.Stream, Subjects: cfg.Subjects,
@@ -95,11 +100,24 @@ func StartBus(cfg BusConfig, store storage.Store, logger *slog.Logger) (*Bus, er
 		return nil, err
 	}
 	b.relay = relay
+	reviewRelay, err := bus.NewReviewRelay(store, bus.RelayConfig{Conn: b.conn, Stream: cfg.ReviewStream,
+		Subjects: cfg.Subjects, Elect: electReviews, Logger: logger})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.reviewRelay = reviewRelay
 	return b, nil
 }
 
-// Run relays merges until ctx ends.
-func (b *Bus) Run(ctx context.Context) error { return b.relay.Run(ctx) }
+// Run relays merges and review events until ctx ends.
+func (b *Bus) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { b.reviewRelay.Run(ctx) })
+	err := b.relay.Run(ctx)
+	wg.Wait()
+	return err
+}
 
 // ClientURL is where outside clients reach the embedded server; empty
 // when it does not listen or NATS is external.

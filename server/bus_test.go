@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,8 @@ import (
 
 // TestBusesOfOnePostgreSQLDatasetElectOneRelay: two processes (two
 // stores on one schema) publishing to the same external NATS elect one
-// relay, and every merge reaches the stream once, in order.
+// relay of merges and one of review events, and every merge and every
+// review event reaches its stream once, in order.
 func TestBusesOfOnePostgreSQLDatasetElectOneRelay(t *testing.T) {
 	url := os.Getenv("GEOCOMMUNS_TEST_NATS")
 	if url == "" {
@@ -34,6 +36,7 @@ func TestBusesOfOnePostgreSQLDatasetElectOneRelay(t *testing.T) {
 	id := make([]byte, 6)
 	rand.Read(id)
 	stream, subjects := "GCTEST_"+hex.EncodeToString(id), bus.Subjects{Prefix: "gctest" + hex.EncodeToString(id)}
+	reviewStream := stream + "_REVIEWS"
 	cfg := pgtest.Config(t)
 	stores := []storage.Store{pgtest.Open(t, cfg), pgtest.Open(t, cfg)}
 
@@ -43,14 +46,14 @@ func TestBusesOfOnePostgreSQLDatasetElectOneRelay(t *testing.T) {
 	logs := make([]*lockedBuffer, len(stores))
 	for i, st := range stores {
 		logs[i] = &lockedBuffer{}
-		b, err := server.StartBus(server.BusConfig{URL: url, Stream: stream, Subjects: subjects}, st, slog.New(slog.NewTextHandler(logs[i], nil)))
+		b, err := server.StartBus(server.BusConfig{URL: url, Stream: stream, ReviewStream: reviewStream, Subjects: subjects}, st, slog.New(slog.NewTextHandler(logs[i], nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(b.Close)
 		wg.Go(func() { b.Run(ctx) })
 	}
-	t.Cleanup(func() { deleteStream(url, stream) })
+	t.Cleanup(func() { deleteStream(url, stream); deleteStream(url, reviewStream) })
 
 	svc, err := editing.NewService(stores[0], editing.Limits{}, nil)
 	if err != nil {
@@ -86,36 +89,54 @@ func TestBusesOfOnePostgreSQLDatasetElectOneRelay(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	var seqs []string
-	deadline := time.Now().Add(2 * time.Minute)
-	for len(seqs) < merges && time.Now().Before(deadline) {
-		seqs = seqs[:0]
-		st, err := js.Stream(ctx, stream)
-		if err != nil {
-			time.Sleep(50 * time.Millisecond)
-			continue
+	// Reads up to n messages of subject from the start of stream, once
+	// there are n (or after a bound), and returns header of each.
+	read := func(stream, subject, header string, n int) []string {
+		var got []string
+		deadline := time.Now().Add(2 * time.Minute)
+		for len(got) < n && time.Now().Before(deadline) {
+			got = got[:0]
+			st, err := js.Stream(ctx, stream)
+			if err != nil {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch, err := cons.Fetch(n+1, jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for m := range batch.Messages() {
+				got = append(got, m.Headers().Get(header))
+			}
 		}
-		cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subjects.All()}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch, err := cons.Fetch(merges+1, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range batch.Messages() {
-			seqs = append(seqs, m.Headers().Get(bus.HeaderMergeSeq))
-		}
+		return got
 	}
-	if got := strings.Join(seqs, ","); got != "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20" {
+	if got := strings.Join(read(stream, subjects.All(), bus.HeaderMergeSeq, merges), ","); got != "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20" {
 		t.Errorf("merges on %s: %s", subjects.All(), got)
 	}
-	elected := 0
-	for _, l := range logs {
-		elected += strings.Count(l.String(), "NATS relay elected")
+	// Each changeset was submitted, then merged.
+	var want []string
+	for i := range 2 * merges {
+		want = append(want, strconv.Itoa(i+1))
 	}
-	if elected != 1 {
-		t.Errorf("%d relays elected, want 1\n%s\n%s", elected, logs[0], logs[1])
+	if got, w := strings.Join(read(reviewStream, subjects.Reviews(), bus.HeaderReviewSeq, 2*merges), ","), strings.Join(want, ","); got != w {
+		t.Errorf("review events on %s: %s, want %s", subjects.Reviews(), got, w)
+	}
+	if got := len(read(reviewStream, subjects.Prefix+".reviews.merged.*", bus.HeaderReviewSeq, merges)); got != merges {
+		t.Errorf("%d merged events, want %d", got, merges)
+	}
+	for _, relay := range []string{"NATS relay", "NATS review relay"} {
+		elected := 0
+		for _, l := range logs {
+			elected += strings.Count(l.String(), relay+" elected")
+		}
+		if elected != 1 {
+			t.Errorf("%d %ss elected, want 1\n%s\n%s", elected, relay, logs[0], logs[1])
+		}
 	}
 }
 

@@ -19,3 +19,13 @@ func (s *Store) LeadRelay(ctx context.Context) (interface {
 }, error) {
 	return s.lead(ctx, "nats relay")
 }
+
+// LeadReviewRelay is LeadRelay for the relay of the review log to NATS:
+// a lock of its own, so that the two relays need not run in one process
+// nor wait for each other.
+func (s *Store) LeadReviewRelay(ctx context.Context) (interface {
+	Check(context.Context) error
+	Release() error
+}, error) {
+	return s.lead(ctx, "nats review relay")
+}

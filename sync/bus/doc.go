@@ -1,13 +1,16 @@
-// Package bus publishes every merge to NATS JetStream: an embedded
-// nats-server (files under the data directory) or an existing cluster,
-// one stream holding the merge subjects, and the relay that copies the
-// outbox into it after each merge commits.
+// Package bus publishes every merge and every review event to NATS
+// JetStream: an embedded nats-server (files under the data directory) or
+// an existing cluster, one stream holding the merge subjects and the
+// relay that copies the outbox into it after each merge commits, and a
+// stream of the review subjects with the review relay copying the review
+// log into it the same way.
 //
 // Subjects (Prefix defaults to "geocommuns"):
 //
 //	geocommuns.merges.all          every merge, a protobuf geocommuns.v1.MergedChange (augmented diff)
 //	geocommuns.merges.osc          every merge as osmChange XML
 //	geocommuns.merges.tile.Z.X.Y   the part of a merge touching one slippy-map tile at zoom TileZoom, protobuf
+//	geocommuns.reviews.KIND.ID     a review event of kind KIND on changeset ID, a protobuf geocommuns.v1.ReviewEvent
 //
 // Every message carries the headers Geocommuns-Merge-Seq, Geocommuns-Part
 // and Geocommuns-Parts (and the last of a merge's messages over all
@@ -25,6 +28,11 @@
 // predecessor's (Nats-Expected-Last-Sequence), so the stream never
 // stores a message past a gap, nor one of a relay whose view of the
 // stream is stale; a refusal makes it resume again.
+//
+// The review stream (DefaultReviewStream) numbers its messages by the
+// review log's seq: one message per event, header Geocommuns-Review-Seq,
+// Nats-Msg-Id "review-<seq>". Its relay shares the merge relay's loop,
+// publisher and election, with a lease of its own.
 //
 // One relay publishes at a time: with an external NATS, processes
 // sharing a PostgreSQL dataset elect it through a session advisory lock

@@ -115,10 +115,12 @@ func newMessage(subject string, seq int64, kind string, part, parts int, content
 	return msg
 }
 
-func parseSeqHeader(v string) (int64, error) {
+// parseSeqHeader reads the sequence number a relay wrote in header name.
+func parseSeqHeader(h nats.Header, name string) (int64, error) {
+	v := h.Get(name)
 	seq, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || seq <= 0 {
-		return 0, fmt.Errorf("header %s is %q, not a merge_seq", HeaderMergeSeq, v)
+		return 0, fmt.Errorf("header %s is %q, not a sequence number", name, v)
 	}
 	return seq, nil
 }

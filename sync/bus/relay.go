@@ -34,17 +34,23 @@ type Lease = interface {
 // Elect blocks until this process may relay, or ctx ends.
 type Elect func(ctx context.Context) (Lease, error)
 
-// RelayConfig is what a relay publishes, where, and how it is elected.
+// RelayConfig is what a relay publishes, where, and how it is elected;
+// the merge relay (NewRelay) and the review relay (NewReviewRelay) take
+// the same.
 type RelayConfig struct {
-	Conn     *nats.Conn
-	Stream   string // DefaultStream when empty
+	Conn *nats.Conn
+	// Stream is DefaultStream for the merge relay when empty,
+	// DefaultReviewStream for the review relay.
+	Stream   string
 	Subjects Subjects
-	// Header is what the osmChange documents say about themselves.
+	// Header is what the osmChange documents say about themselves (the
+	// merge relay's only).
 	Header osmdata.DocumentHeader
 	// Elect makes one relay at a time publish; nil means this process is
 	// the only one (SQLite, tests).
 	Elect Elect
-	// Batch is how many outbox rows one read takes (256 when zero).
+	// Batch is how many outbox rows or review events one read takes
+	// (256 when zero).
 	Batch int
 	// DedupWindow is the stream's (DefaultDedupWindow when zero). Tests
 	// shorten it to show that resuming, not dedup, avoids duplicates.
@@ -64,8 +70,18 @@ type Relay struct {
 
 // NewRelay prepares a relay; Run runs it.
 func NewRelay(source Source, cfg RelayConfig) (*Relay, error) {
+	cfg, js, err := cfg.prepare(DefaultStream)
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	return &Relay{cfg: cfg, source: source, js: js}, nil
+}
+
+// prepare fills in the defaults (stream, the relay's own default) and
+// opens the JetStream context both relays publish through.
+func (cfg RelayConfig) prepare(stream string) (RelayConfig, jetstream.JetStream, error) {
 	if cfg.Stream == "" {
-		cfg.Stream = DefaultStream
+		cfg.Stream = stream
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 256
@@ -78,9 +94,9 @@ func NewRelay(source Source, cfg RelayConfig) (*Relay, error) {
 	}
 	js, err := jetstream.New(cfg.Conn, jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
-		return nil, fmt.Errorf("relay: %w", err)
+		return cfg, nil, err
 	}
-	return &Relay{cfg: cfg, source: source, js: js}, nil
+	return cfg, js, nil
 }
 
 // publishTimeout bounds the wait for the stream to acknowledge a
@@ -95,32 +111,82 @@ const leaseCheckEvery = 5 * time.Second
 // lease lost, the store failing) are logged and retried: the merge
 // never hears of them.
 func (r *Relay) Run(ctx context.Context) error {
+	return runElected(ctx, r.cfg, "NATS relay", r.relay)
+}
+
+// runElected runs relay, named name in the logs, while this process
+// holds the lease cfg.Elect gives, starting over (and so from the
+// stream's last message) after any error, until ctx ends.
+func runElected(ctx context.Context, cfg RelayConfig, name string, relay func(context.Context, Lease) error) error {
 	for ctx.Err() == nil {
-		err := r.lead(ctx)
+		err := lead(ctx, cfg, name, relay)
 		if ctx.Err() != nil {
 			break
 		}
-		r.cfg.Logger.Warn("NATS relay stopped; starting over from the stream's last message", "retry", r.cfg.Retry, "err", err)
+		cfg.Logger.Warn(name+" stopped; starting over from the stream's last message", "retry", cfg.Retry, "err", err)
 		select {
 		case <-ctx.Done():
-		case <-time.After(r.cfg.Retry):
+		case <-time.After(cfg.Retry):
 		}
 	}
 	return nil
 }
 
 // lead takes the lease, then relays while it holds it.
-func (r *Relay) lead(ctx context.Context) error {
-	if r.cfg.Elect == nil {
-		return r.relay(ctx, nil)
+func lead(ctx context.Context, cfg RelayConfig, name string, relay func(context.Context, Lease) error) error {
+	if cfg.Elect == nil {
+		return relay(ctx, nil)
 	}
-	lease, err := r.cfg.Elect(ctx)
+	lease, err := cfg.Elect(ctx)
 	if err != nil {
-		return fmt.Errorf("elect the relay: %w", err)
+		return fmt.Errorf("elect the %s: %w", name, err)
 	}
 	defer lease.Release()
-	r.cfg.Logger.Info("NATS relay elected")
-	return r.relay(ctx, lease)
+	cfg.Logger.Info(name + " elected")
+	return relay(ctx, lease)
+}
+
+// pump is a relay's loop once it knows where the stream ends: it
+// publishes batch after batch of what the dataset logged after seq
+// after, and waits for more when there is none, confirming the lease
+// as it goes. publishAfter returns the last sequence number it
+// published, after itself when it found nothing; wait is the source's
+// wake-up.
+func pump(ctx context.Context, lease Lease, after int64,
+	publishAfter func(ctx context.Context, after int64) (int64, error),
+	wait func(ctx context.Context, after int64) (int64, error)) error {
+	checked := time.Now()
+	for {
+		if lease != nil && time.Since(checked) > leaseCheckEvery {
+			if err := lease.Check(ctx); err != nil {
+				return err
+			}
+			checked = time.Now()
+		}
+		last, err := publishAfter(ctx, after)
+		if err != nil {
+			return err
+		}
+		if last != after {
+			after = last
+			continue
+		}
+		if err := waitBriefly(ctx, wait, after); err != nil {
+			return err
+		}
+	}
+}
+
+// waitBriefly blocks until something after seq commits, a lease check
+// is due, or ctx ends.
+func waitBriefly(ctx context.Context, wait func(context.Context, int64) (int64, error), seq int64) error {
+	wctx, cancel := context.WithTimeout(ctx, leaseCheckEvery)
+	defer cancel()
+	_, err := wait(wctx, seq)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
 }
 
 // relay publishes from where the stream ends, for as long as nothing
@@ -144,38 +210,28 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 	b := &builder{subjects: r.cfg.Subjects, header: r.cfg.Header, reader: r.source, zoom: TileZoom,
 		maxBody: int(r.cfg.Conn.MaxPayload()) - headerRoom}
 	pub := &publisher{js: r.js, stream: r.cfg.Stream, expect: streamSeq}
-	checked := time.Now()
-	for {
-		if lease != nil && time.Since(checked) > leaseCheckEvery {
-			if err := lease.Check(ctx); err != nil {
-				return err
-			}
-			checked = time.Now()
-		}
+	publishAfter := func(ctx context.Context, after int64) (int64, error) {
 		entries, err := r.source.Outbox(ctx, after, r.cfg.Batch)
 		if err != nil {
-			return fmt.Errorf("read the outbox after %d: %w", after, err)
+			return 0, fmt.Errorf("read the outbox after %d: %w", after, err)
 		}
 		if len(entries) == 0 {
-			if err := r.wait(ctx, after); err != nil {
-				return err
-			}
-			continue
+			return after, nil
 		}
 		merges, err := changes.Load(ctx, r.source, entries)
 		if err != nil {
-			return fmt.Errorf("load merges %d to %d: %w", entries[0].Seq, entries[len(entries)-1].Seq, err)
+			return 0, fmt.Errorf("load merges %d to %d: %w", entries[0].Seq, entries[len(entries)-1].Seq, err)
 		}
 		for _, m := range merges {
 			msgs, err := b.messages(ctx, m)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if partial && m.Seq == doneSeq {
 				rest, found := msgsAfter(msgs, lastID)
 				if !found {
 					if err := r.republish(ctx, pub, st, msgs); err != nil {
-						return fmt.Errorf("merge %d: %w", m.Seq, err)
+						return 0, fmt.Errorf("merge %d: %w", m.Seq, err)
 					}
 					continue
 				}
@@ -183,27 +239,16 @@ func (r *Relay) relay(ctx context.Context, lease Lease) error {
 			}
 			for _, msg := range msgs {
 				if err := pub.publish(ctx, msg); err != nil {
-					return fmt.Errorf("merge %d: %w", m.Seq, err)
+					return 0, fmt.Errorf("merge %d: %w", m.Seq, err)
 				}
 			}
 		}
 		if err := pub.flush(ctx); err != nil {
-			return fmt.Errorf("merges %d to %d: %w", entries[0].Seq, entries[len(entries)-1].Seq, err)
+			return 0, fmt.Errorf("merges %d to %d: %w", entries[0].Seq, entries[len(entries)-1].Seq, err)
 		}
-		after = entries[len(entries)-1].Seq
+		return entries[len(entries)-1].Seq, nil
 	}
-}
-
-// wait blocks until a merge after seq commits, a lease check is due, or
-// ctx ends.
-func (r *Relay) wait(ctx context.Context, seq int64) error {
-	wctx, cancel := context.WithTimeout(ctx, leaseCheckEvery)
-	defer cancel()
-	_, err := r.source.WaitMerge(wctx, seq)
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return nil
-	}
-	return err
+	return pump(ctx, lease, after, publishAfter, r.source.WaitMerge)
 }
 
 // msgsAfter drops the messages up to and including the one with id

@@ -3,6 +3,8 @@ package bus
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/geocommuns/geocommuns/osmdata"
 )
 
 // DefaultPrefix begins every subject the relay publishes on.
@@ -39,7 +41,18 @@ func (s Subjects) Tile(t Tile) string {
 	return fmt.Sprintf("%s.merges.tile.%d.%d.%d", s.prefix(), t.Z, t.X, t.Y)
 }
 
-// Headers of every message.
+// Reviews is the wildcard of every review subject, the review stream's
+// subject.
+func (s Subjects) Reviews() string { return s.prefix() + ".reviews.>" }
+
+// Review carries the review events of one kind on one changeset: a
+// consumer subscribes to one kind (<prefix>.reviews.approved.*) or to
+// one changeset's events (<prefix>.reviews.*.<id>).
+func (s Subjects) Review(kind osmdata.ReviewEventKind, changeset int64) string {
+	return s.prefix() + ".reviews." + string(kind) + "." + strconv.FormatInt(changeset, 10)
+}
+
+// Headers of every merge message.
 const (
 	HeaderMergeSeq = "Geocommuns-Merge-Seq"
 	HeaderPart     = "Geocommuns-Part"
@@ -48,6 +61,16 @@ const (
 	// merge (over all subjects), so that it knows from the stream alone
 	// whether it stopped mid-merge.
 	HeaderMergeEnd = "Geocommuns-Merge-End"
+)
+
+// Headers of every review message.
+const (
+	// HeaderReviewSeq is the event's seq in the review log, what the
+	// review relay resumes after.
+	HeaderReviewSeq = "Geocommuns-Review-Seq"
+	// HeaderCommentCut marks an event whose comment was cut to fit the
+	// server's max payload; the review log keeps all of it.
+	HeaderCommentCut = "Geocommuns-Comment-Cut"
 )
 
 func msgID(seq int64, kind string, part int) string {
