@@ -40,8 +40,14 @@ type PolicyConfig struct {
 	// least one per needed scope in any case). Default 1.
 	ApprovalsRequired int `yaml:"approvals_required"`
 	// AutoApproveTrusted approves a trusted contributor's changeset when
-	// validation finds nothing (no warning, no error). Default true.
+	// validation finds no error and no warning (but those of
+	// AutoApproveDespite). Default true.
 	AutoApproveTrusted *bool `yaml:"auto_approve_trusted"`
+	// AutoApproveDespite names the rules whose warnings do not stop the
+	// auto-approval of a trusted contributor. Default: new_contributor
+	// and no_source (an account an admin trusted is not new to anyone,
+	// and most editors never set source).
+	AutoApproveDespite []string `yaml:"auto_approve_despite"`
 	// AutoRejectErrors rejects a changeset whose validation finds an
 	// error; otherwise it waits in the queue, blocked from merging.
 	AutoRejectErrors bool `yaml:"auto_reject_errors"`
@@ -95,6 +101,9 @@ func DefaultConfig() *Config {
 func (c *Config) setDefaults() {
 	if c.Policy.ApprovalsRequired <= 0 {
 		c.Policy.ApprovalsRequired = 1
+	}
+	if c.Policy.AutoApproveDespite == nil {
+		c.Policy.AutoApproveDespite = []string{"new_contributor", "no_source"}
 	}
 	if c.Policy.AutoApproveTrusted == nil {
 		yes := true

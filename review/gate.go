@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/geocommuns/geocommuns/osmdata"
@@ -55,14 +56,19 @@ func (g *Gate) Decide(ctx context.Context, cs osmdata.Changeset, author storage.
 		}
 		return Verdict{}, nil
 	}
-	if len(report.Findings) > 0 || !*g.config.Policy.AutoApproveTrusted {
+	if !*g.config.Policy.AutoApproveTrusted {
 		return Verdict{}, nil
+	}
+	for _, f := range report.Findings {
+		if !slices.Contains(g.config.Policy.AutoApproveDespite, f.Rule) {
+			return Verdict{}, nil
+		}
 	}
 	trusted, err := g.trusted(ctx, author)
 	if err != nil {
 		return Verdict{}, err
 	}
-	return Verdict{Approve: trusted, Comment: "approved by policy: trusted contributor, no finding"}, nil
+	return Verdict{Approve: trusted, Comment: "approved by policy: trusted contributor, no warning"}, nil
 }
 
 // trusted says whether the author is trusted: granted by an admin, or
