@@ -21,7 +21,10 @@
 // versions at the merge time, the outbox, conflicts and their reports,
 // stacked chains, and concurrent merges keeping merge_seq gapless. Its
 // MergeQueue part covers storage.MergeQueue: every submission undecided
-// until one decision, racing deciders, and the order of both lists. Tests of
+// until one decision, racing deciders, and the order of both lists. Its
+// ReviewLog part covers storage.ReviewLog: the event of every move of a
+// review state, numbered gaplessly in commit order across failed writes
+// and concurrent writers, each changeset's log, and the wake-up. Tests of
 // closing times need changesets opened hours ago: a store that
 // implements Backdater (both backends) runs them, another skips them.
 //
@@ -91,5 +94,6 @@ func Run(t *testing.T, open Opener) {
 	t.Run("MergedVersions", func(t *testing.T) { t.Parallel(); testMergedVersions(t, open) })
 	t.Run("MergeQueue", func(t *testing.T) { t.Parallel(); testMergeQueue(t, open) })
 	t.Run("ChangeFeed", func(t *testing.T) { t.Parallel(); testChangeFeed(t, open) })
+	t.Run("ReviewLog", func(t *testing.T) { t.Parallel(); testReviewLog(t, open) })
 	t.Run("AuthorStats", func(t *testing.T) { t.Parallel(); testAuthorStats(t, open) })
 }
