@@ -95,6 +95,7 @@ const defaultWeight = 1
 func knownRules() (elements []ElementRule, changesets []ChangesetRule) {
 	// Each family of rules adds its constructor here, one line each.
 	elements = append(elements, TagRules()...)
+	elements = append(elements, GeometryRules()...)
 	changesets = append(changesets, HeuristicRules()...)
 	return elements, changesets
 }

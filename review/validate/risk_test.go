@@ -9,14 +9,23 @@ import (
 func TestRiskSumsWeightsOfRulesWithFindings(t *testing.T) {
 	cfg := Default()
 	v := mustValidator(t, cfg)
-	// 250 real nodes created by a newcomer, with a comment and no
-	// source: a possible import by a new contributor, without source.
-	in := changesOf(t, 250, 0, 0)
-	in.AuthorMergedChangesets = 3
-	in.Changeset.Tags = osmdata.Tags{{Key: "comment", Value: "Adding the benches of Escaldes"}}
+	// 250 real points of interest, each clean to every element rule,
+	// created by a newcomer with a comment and no source: a possible
+	// import by a new contributor, without source.
+	in := &Input{AuthorMergedChangesets: 3, Changeset: osmdata.Changeset{Tags: osmdata.Tags{
+		{Key: "comment", Value: "Adding the shops and cafés of Andorra"}}}}
 	in.After = snapshotOf()
-	for _, c := range in.Changes {
-		in.After.Nodes[c.New.ID] = c.New
+	s := andorraSnapshot(t)
+	for _, k := range andorraKeys {
+		if len(in.Changes) == 250 {
+			break
+		}
+		n := s.Element(k)
+		if k.Type != osmdata.Node || !(hasTag("shop", "*")(n) || hasTag("amenity", "*")(n)) || !cleanNode(t, cfg, n) {
+			continue
+		}
+		in.Changes = append(in.Changes, Change{New: n})
+		in.After.Nodes[n.ID] = n
 	}
 	r := v.Validate(in)
 	want := 0
@@ -42,20 +51,29 @@ func TestRiskSumsWeightsOfRulesWithFindings(t *testing.T) {
 	}
 
 	// A rule weighs once however many findings it has, and a weight of 0
-	// takes it out of the score while it still reports.
+	// takes it out of the score while it still reports. Two copies of
+	// clean points gain deprecated tags.
 	cfg.Rule("no_source").Weight = 0
 	in.Changes = append(in.Changes, Change{New: setTag(in.Changes[0].New, "color", "red")})
 	in.Changes[len(in.Changes)-1].New.ID = -1
+	in.Changes[len(in.Changes)-1].New.Lat += 500 // 5 cm apart: not the same point twice
 	in.After.Nodes[-1] = in.Changes[len(in.Changes)-1].New
 	in.Changes = append(in.Changes, Change{New: withTags(in.Changes[1].New, osmdata.Tags{{Key: "FIXME", Value: "check"}})})
 	in.Changes[len(in.Changes)-1].New.ID = -2
+	in.Changes[len(in.Changes)-1].New.Lat += 500
 	in.After.Nodes[-2] = in.Changes[len(in.Changes)-1].New
 	r = mustValidator(t, cfg).Validate(in)
-	deprecated := 0
+	deprecated, noSource := 0, 0
 	for _, f := range r.Findings {
-		if f.Rule == "deprecated_tag" {
+		switch f.Rule {
+		case "deprecated_tag":
 			deprecated++
+		case "no_source":
+			noSource++
 		}
+	}
+	if noSource != 1 {
+		t.Fatalf("no_source with weight 0 reported %d findings, want 1", noSource)
 	}
 	if deprecated != 2 {
 		t.Fatalf("%d deprecated_tag findings, want 2", deprecated)
@@ -64,4 +82,14 @@ func TestRiskSumsWeightsOfRulesWithFindings(t *testing.T) {
 	if r.Risk != want {
 		t.Fatalf("risk %d, want %d", r.Risk, want)
 	}
+}
+
+// cleanNode says whether no enabled element rule reports n on its own.
+func cleanNode(t *testing.T, cfg Config, n *osmdata.Element) bool {
+	for _, rc := range cfg.Rules {
+		if rc.Element != nil && rc.Enabled && len(checkOne(t, rc.Element, n)) > 0 {
+			return false
+		}
+	}
+	return true
 }
