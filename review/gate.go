@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/review/validate"
@@ -144,4 +145,19 @@ func summary(r validate.Report, sev validate.Severity) string {
 		parts = append(parts, fmt.Sprintf("and %d more", n-len(parts)))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// Escalate marks the changesets waiting longer than the policy's
+// escalate_after (none when it is 0), each once, with an escalated event
+// that the review subjects carry to whoever watches the queue.
+func (g *Gate) Escalate(ctx context.Context, now time.Time) ([]int64, error) {
+	after := time.Duration(g.config.Policy.EscalateAfter)
+	if after <= 0 {
+		return nil, nil
+	}
+	ids, err := g.store.EscalateWaiting(ctx, now.Add(-after))
+	if err != nil {
+		return nil, fmt.Errorf("escalate changesets waiting over %s: %w", after, err)
+	}
+	return ids, nil
 }

@@ -32,6 +32,8 @@ type MergeJob struct {
 	poll   time.Duration
 	logger *slog.Logger
 	kick   chan struct{}
+	// escalated is when the job last escalated waiting changesets.
+	escalated time.Time
 }
 
 // NewMergeJob returns the merge job of store. A zero poll is
@@ -80,6 +82,9 @@ func (j *MergeJob) Run(ctx context.Context) {
 // parent lets its children merge). It returns the number of merges this
 // process made.
 func (j *MergeJob) Step(ctx context.Context) (int, error) {
+	if err := j.escalate(ctx); err != nil {
+		return 0, err
+	}
 	merged := 0
 	for {
 		decided, err := j.decide(ctx)
@@ -209,4 +214,22 @@ func (j *MergeJob) waitsForParents(ctx context.Context, id int64) (bool, error) 
 		}
 	}
 	return false, nil
+}
+
+// escalate lets an Escalator policy mark the changesets waiting too long,
+// every EscalationPeriod.
+func (j *MergeJob) escalate(ctx context.Context) error {
+	esc, ok := j.policy.(Escalator)
+	if !ok || time.Since(j.escalated) < EscalationPeriod {
+		return nil
+	}
+	ids, err := esc.Escalate(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	j.escalated = time.Now()
+	if len(ids) > 0 {
+		j.logger.Warn("changesets escalated: waiting for review too long", "changesets", ids)
+	}
+	return nil
 }

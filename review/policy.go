@@ -5,6 +5,7 @@ package review
 
 import (
 	"context"
+	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
@@ -32,6 +33,16 @@ type Verdict struct {
 type MergeChecker interface {
 	BeforeMerge(ctx context.Context, id int64) (ok bool, reason string, err error)
 }
+
+// Escalator is a Policy that escalates changesets waiting too long; the
+// merge job calls it every EscalationPeriod.
+type Escalator interface {
+	Escalate(ctx context.Context, now time.Time) ([]int64, error)
+}
+
+// EscalationPeriod is how often the merge job looks for changesets
+// waiting too long: escalation thresholds are hours, not seconds.
+const EscalationPeriod = time.Minute
 
 // TrustedAuthors approves every changeset of a trusted contributor
 // (`geocommuns user add --trusted`) and queues the others, without
