@@ -35,6 +35,7 @@ type Store interface {
 	MergeQueue
 	ChangeFeed
 	ReviewLog
+	Reviews
 	// Import loads the initial dataset from src in one transaction. It
 	// refuses a dataset that already has elements, changesets or accounts
 	// (ErrNotEmpty), accepts

@@ -231,23 +231,31 @@ func scanIDs(rows *sql.Rows) ([]int64, error) {
 	return ids, rows.Err()
 }
 
+// reviewStateUpdate is the UPDATE … WHERE id = ?1 RETURNING
+// changesetColumns that moves a changeset to state (?2): SetReviewState's,
+// and the review decisions' (reviews.go), so that both reopen alike.
+func reviewStateUpdate(state osmdata.ReviewState) (string, error) {
+	switch state {
+	case osmdata.ReviewNone:
+		return "", errors.New("the state cannot go back to none")
+	case osmdata.ReviewChangesRequested, osmdata.ReviewConflicted:
+		return `UPDATE changesets SET review_state = ?2, policy_decided = 0, is_open = 1, opened_at = unixepoch(),
+			closed_at = unixepoch() + ` + idleSeconds + ` WHERE id = ?1 RETURNING ` + changesetColumns, nil
+	}
+	return `UPDATE changesets SET review_state = ?2, policy_decided = 0, is_open = 0,
+			closed_at = CASE WHEN is_open THEN min(closed_at, unixepoch()) ELSE closed_at END
+			WHERE id = ?1 RETURNING ` + changesetColumns, nil
+}
+
 // SetReviewState records a review decision and its event; see
 // storage.Editing.
 func (s *Store) SetReviewState(ctx context.Context, id int64, state osmdata.ReviewState, note storage.ReviewNote) (osmdata.Changeset, error) {
-	var update string
-	switch state {
-	case osmdata.ReviewNone:
-		return osmdata.Changeset{}, fmt.Errorf("set review state of changeset %d: the state cannot go back to none", id)
-	case osmdata.ReviewChangesRequested, osmdata.ReviewConflicted:
-		update = `UPDATE changesets SET review_state = ?2, policy_decided = 0, is_open = 1, opened_at = unixepoch(),
-			closed_at = unixepoch() + ` + idleSeconds + ` WHERE id = ?1 RETURNING ` + changesetColumns
-	default:
-		update = `UPDATE changesets SET review_state = ?2, policy_decided = 0, is_open = 0,
-			closed_at = CASE WHEN is_open THEN min(closed_at, unixepoch()) ELSE closed_at END
-			WHERE id = ?1 RETURNING ` + changesetColumns
+	update, err := reviewStateUpdate(state)
+	if err != nil {
+		return osmdata.Changeset{}, fmt.Errorf("set review state of changeset %d: %w", id, err)
 	}
 	var c osmdata.Changeset
-	err := s.inReviewTx(ctx, fmt.Sprintf("set review state of changeset %d", id), func(tx *sql.Tx) error {
+	err = s.inReviewTx(ctx, fmt.Sprintf("set review state of changeset %d", id), func(tx *sql.Tx) error {
 		var err error
 		c, err = scanChangeset(tx.QueryRowContext(ctx, update, id, string(state)))
 		if errors.Is(err, sql.ErrNoRows) {

@@ -182,25 +182,32 @@ func (s *memStore) SetReviewState(ctx context.Context, id int64, state osmdata.R
 	if !ok {
 		return c, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
 	}
+	s.applyReviewState(&c, state)
+	s.changesets[id] = c
+	s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.StateEvent(state),
+		ActorUID: note.ActorUID, Scope: note.Scope, Comment: note.Comment, State: state})
+	return s.view(c), nil
+}
+
+// applyReviewState moves c to state as SetReviewState does; Decide and
+// Withdraw (memreviews_test.go) move it alike. The caller holds both
+// locks.
+func (s *memStore) applyReviewState(c *osmdata.Changeset, state osmdata.ReviewState) {
 	now := memNow()
 	c.ReviewState = state
 	if state == osmdata.ReviewSubmitted {
-		s.ed.undecided[id] = true
+		s.ed.undecided[c.ID] = true
 	}
 	switch state {
 	case osmdata.ReviewChangesRequested, osmdata.ReviewConflicted:
 		c.Open, c.ClosedAt = true, now.Add(storage.ChangesetIdle)
-		s.ed.openedAt[id] = now
+		s.ed.openedAt[c.ID] = now
 	default:
 		if c.Open && c.ClosedAt.After(now) {
 			c.ClosedAt = now
 		}
 		c.Open = false
 	}
-	s.changesets[id] = c
-	s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.StateEvent(state),
-		ActorUID: note.ActorUID, Scope: note.Scope, Comment: note.Comment, State: state})
-	return s.view(c), nil
 }
 
 func (s *memStore) BackdateChangeset(ctx context.Context, id int64, d time.Duration) error {

@@ -32,6 +32,8 @@ type memStore struct {
 	byLat []latIndex
 	// ed is the editing side (memediting_test.go).
 	ed memEditing
+	// rv is the review side (memreviews_test.go), guarded by ed.mu.
+	rv memReviews
 }
 
 type latIndex struct {
