@@ -24,8 +24,11 @@
 // until one decision, racing deciders, and the order of both lists. Its
 // ReviewLog part covers storage.ReviewLog: the event of every move of a
 // review state, numbered gaplessly in commit order across failed writes
-// and concurrent writers, each changeset's log, and the wake-up. Tests of
-// closing times need changesets opened hours ago: a store that
+// and concurrent writers, each changeset's log, and the wake-up. Its
+// Reviews part covers storage.Reviews: scoped approvals and distinct
+// approvers, self-review, requested changes, rejection and withdrawal
+// with their events, every queue filter, escalation and subscriptions.
+// Tests of closing times need changesets opened hours ago: a store that
 // implements Backdater (both backends) runs them, another skips them.
 //
 // BenchmarkStaging, called from a backend's benchmark, stages a
@@ -96,4 +99,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ChangeFeed", func(t *testing.T) { t.Parallel(); testChangeFeed(t, open) })
 	t.Run("ReviewLog", func(t *testing.T) { t.Parallel(); testReviewLog(t, open) })
 	t.Run("AuthorStats", func(t *testing.T) { t.Parallel(); testAuthorStats(t, open) })
+	t.Run("Reviews", func(t *testing.T) { t.Parallel(); testReviews(t, open) })
 }
