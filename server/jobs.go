@@ -13,7 +13,7 @@ import (
 func (s *Server) newMergeJob(edit *editing.Service) *review.MergeJob {
 	policy := s.cfg.Policy
 	if policy == nil {
-		policy = review.TrustedAuthors{}
+		policy = s.reviewPolicy()
 	}
 	job := review.NewMergeJob(s.store, policy, s.cfg.MergePoll, s.logger)
 	if edit != nil {

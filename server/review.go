@@ -27,6 +27,27 @@ func (s *Server) newReview() *review.Service {
 	return svc
 }
 
+// reviewPolicy is the merge job's policy when Config.Policy is nil: the
+// Gate under Config.Review when a review configuration is given (it
+// validates each submission and records the scopes reviewers approve),
+// review.TrustedAuthors otherwise. Without the Gate no scopes are
+// recorded, so only admins can decide on a queued changeset: reviewers
+// need a configuration. serve checks the configuration's rules before
+// it starts, so a refusal here is logged and trusted authors still
+// merge.
+func (s *Server) reviewPolicy() review.Policy {
+	store, ok := s.store.(review.Store)
+	if s.cfg.Review == nil || !ok {
+		return review.TrustedAuthors{}
+	}
+	gate, err := review.NewGate(store, s.cfg.Review)
+	if err != nil {
+		s.logger.Error("review policy is off: the configuration's rules are refused; trusted contributors' changesets merge, the rest wait", "err", err)
+		return review.TrustedAuthors{}
+	}
+	return gate
+}
+
 // registerReview mounts ReviewService beside the other Connect services,
 // behind the same authentication middleware.
 func (s *Server) registerReview(svc *review.Service) {

@@ -62,9 +62,10 @@ type Config struct {
 	// Policy decides which submissions merge without a reviewer;
 	// review.TrustedAuthors when nil.
 	Policy review.Policy
-	// Review is the review configuration (rules, policy, scopes) of
-	// ReviewService and the discussion calls; review.DefaultConfig when
-	// nil.
+	// Review is the review configuration (rules, policy, scopes): when
+	// set, and Policy is nil, the Gate under it decides on submissions;
+	// ReviewService and the discussion calls use it, or
+	// review.DefaultConfig when nil.
 	Review *review.Config
 	// ReplicationInterval is how often the OSM replication feed gets a
 	// file of the merges since the last (replication.DefaultInterval when

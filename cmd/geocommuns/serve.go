@@ -47,7 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cutEvery, "replication-interval", replication.DefaultInterval, "how often the OSM replication feed (/replication/minute/) gets a file of the merges since the last; 0 cuts one file per merge")
 	fs.DurationVar(&poll, "merge-poll", review.DefaultMergePoll, "how often to look for changesets to merge that another process submitted or approved, or left when it stopped")
 	fs.BoolVar(&readOnly, "read-only", false, "serve the read API only, as for a copy kept by 'geocommuns mirror': no editing, merges, replication feed, Subscribe or NATS; writes to the OSM API answer 405")
-	fs.StringVar(&reviewFile, "review-config", "", "the review configuration `file` (YAML: validation rules, policy, scopes, as package review reads it); default: every rule at its default, one approval, no scopes")
+	fs.StringVar(&reviewFile, "review-config", "", "the review configuration `file` (YAML: validation rules, policy, scopes; see review.example.yaml): submissions are validated and queued for the reviewers it names. Without it, trusted contributors' changesets merge, the rest wait for an admin")
 	nf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
@@ -69,6 +69,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		c, err := review.LoadConfig(reviewFile)
 		if err != nil {
 			return err
+		}
+		// The Gate decodes the rules section: refuse a bad one now rather
+		// than serve without the policy the file asks for.
+		if _, err := review.NewGate(nil, c); err != nil {
+			return fmt.Errorf("review configuration %s: %w", reviewFile, err)
 		}
 		reviewConfig = c
 	}
