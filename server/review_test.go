@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/geocommuns/geocommuns/auth"
 	"github.com/geocommuns/geocommuns/editing"
@@ -378,6 +379,58 @@ func testReviewEndToEnd(t *testing.T, p *reviewParty) {
 			own, cs.Changeset.Open, cs.Changeset.ReviewState)
 	}
 
+	// A changeset open again cannot be approved until it is resubmitted.
+	_, err = p.review.Approve(ctx, as(p, "rita", &geocommunsv1.ApproveRequest{ChangesetId: own}))
+	wantReviewCode(t, "approving a changeset reopened for changes", err, connect.CodeFailedPrecondition)
+
+	// rita takes alice's edit; the queue filters find it.
+	assigned, err := p.review.Assign(ctx, as(p, "rita", &geocommunsv1.AssignRequest{ChangesetId: edit}))
+	if err != nil {
+		t.Fatalf("rita takes changeset %d: %v", edit, err)
+	}
+	if ev := assigned.Msg.GetEvent(); ev.GetKind() != "assigned" || ev.GetActorUid() != p.uids["rita"] {
+		t.Errorf("Assign answered %v", ev)
+	}
+	_, err = p.review.Assign(ctx, as(p, "carl", &geocommunsv1.AssignRequest{ChangesetId: edit}))
+	wantReviewCode(t, "a contributor taking a changeset", err, connect.CodePermissionDenied)
+	for name, filter := range map[string]*geocommunsv1.ListQueueRequest{
+		"only mine":   {OnlyMine: true},
+		"by alice":    {ContributorUid: p.uids["alice"]},
+		"in the bbox": {Bbox: &geocommunsv1.BoundingBox{MinLatE7: 378260000, MinLonE7: -1222530000, MaxLatE7: 378270000, MaxLonE7: -1222520000}},
+		"tagged":      {TagKey: "crossing", TagValue: "marked"},
+	} {
+		q, err := p.review.ListQueue(ctx, as(p, "rita", filter))
+		if err != nil {
+			t.Errorf("ListQueue %s: %v", name, err)
+			continue
+		}
+		var ids []int64
+		for _, it := range q.Msg.GetItems() {
+			ids = append(ids, it.GetChangeset().GetId())
+			if it.GetChangeset().GetId() == edit && it.GetAssignee() != p.uids["rita"] {
+				t.Errorf("ListQueue %s: changeset %d assigned to %d, want rita (%d)", name, edit, it.GetAssignee(), p.uids["rita"])
+			}
+		}
+		if !slices.Contains(ids, edit) {
+			t.Errorf("ListQueue %s: %v, want alice's changeset %d", name, ids, edit)
+		}
+	}
+	for name, filter := range map[string]*geocommunsv1.ListQueueRequest{
+		"by carl":      {ContributorUid: p.uids["carl"]},
+		"elsewhere":    {Bbox: &geocommunsv1.BoundingBox{MinLatE7: 420000000, MinLonE7: 15000000, MaxLatE7: 421000000, MaxLonE7: 16000000}},
+		"rejected":     {States: []geocommunsv1.ReviewState{geocommunsv1.ReviewState_REVIEW_STATE_REJECTED}},
+		"another tag":  {TagKey: "crossing", TagValue: "uncontrolled"},
+		"high risk":    {MinRisk: 1000},
+		"before today": {SubmittedBefore: timestamppb.New(time.Now().Add(-24 * time.Hour))},
+	} {
+		q, err := p.review.ListQueue(ctx, as(p, "rita", filter))
+		if err != nil || slices.ContainsFunc(q.Msg.GetItems(), func(it *geocommunsv1.QueueItem) bool { return it.GetChangeset().GetId() == edit }) {
+			t.Errorf("ListQueue %s: %v (%v), want alice's changeset %d left out", name, q, err, edit)
+		}
+	}
+	_, err = p.review.ListQueue(ctx, as(p, "rita", &geocommunsv1.ListQueueRequest{Bbox: &geocommunsv1.BoundingBox{MinLatE7: 1, MaxLatE7: 0}}))
+	wantReviewCode(t, "ListQueue with an inverted bbox", err, connect.CodeInvalidArgument)
+
 	// rita approves alice's edit: it merges and everyone sees it.
 	approved, err := p.review.Approve(ctx, as(p, "rita", &geocommunsv1.ApproveRequest{ChangesetId: edit, Comment: "Thanks!"}))
 	if err != nil {
@@ -409,7 +462,7 @@ func testReviewEndToEnd(t *testing.T, p *reviewParty) {
 	for _, ev := range log.ReviewLog {
 		kinds = append(kinds, ev.Kind)
 	}
-	if want := []string{"submitted", "commented", "commented", "approved", "merged"}; !slices.Equal(kinds, want) {
+	if want := []string{"submitted", "commented", "commented", "assigned", "approved", "merged"}; !slices.Equal(kinds, want) {
 		t.Errorf("review log of changeset %d: %v, want %v", edit, kinds, want)
 	}
 	audit, err := p.review.ListAuditLog(ctx, as(p, "", &geocommunsv1.ListAuditLogRequest{ChangesetId: edit}))
@@ -425,4 +478,39 @@ func testReviewEndToEnd(t *testing.T, p *reviewParty) {
 	}
 	_, err = p.review.ListAuditLog(ctx, as(p, "", &geocommunsv1.ListAuditLogRequest{ChangesetId: 987654321}))
 	wantReviewCode(t, "ListAuditLog of an unknown changeset", err, connect.CodeNotFound)
+
+	// alice's next edit: carl cannot withdraw it, alice can, and it is
+	// hers to work on again; resubmitted, rita rejects it and the map
+	// keeps the merged version.
+	next := p.submit("alice", "no crossing after all", `<osmChange version="0.6"><modify>
+		<node id="53018339" version="10" changeset="%d" lat="`+signalsLat+`" lon="`+signalsLon+`">
+			<tag k="highway" v="traffic_signals"/>
+		</node></modify></osmChange>`)
+	p.waitForGate(next)
+	_, err = p.review.Withdraw(ctx, as(p, "carl", &geocommunsv1.WithdrawRequest{ChangesetId: next}))
+	wantReviewCode(t, "carl withdrawing alice's changeset", err, connect.CodePermissionDenied)
+	withdrawn, err := p.review.Withdraw(ctx, as(p, "alice", &geocommunsv1.WithdrawRequest{ChangesetId: next}))
+	if err != nil {
+		t.Fatalf("alice withdraws changeset %d: %v", next, err)
+	}
+	if c := withdrawn.Msg.GetChangeset(); !c.GetOpen() {
+		t.Errorf("Withdraw answered %v, want the changeset open again", c)
+	}
+	if status, body := p.osm("alice", http.MethodPut, fmt.Sprintf("/api/0.6/changeset/%d/close", next), "", ""); status != http.StatusOK {
+		t.Fatalf("alice closes changeset %d again: %d %s", next, status, body)
+	}
+	p.waitForGate(next)
+	rejected, err := p.review.Reject(ctx, as(p, "rita", &geocommunsv1.RejectRequest{ChangesetId: next, Comment: "The crossing is there."}))
+	if err != nil {
+		t.Fatalf("rita rejects changeset %d: %v", next, err)
+	}
+	if st := rejected.Msg.GetChangeset().GetReviewState(); st != geocommunsv1.ReviewState_REVIEW_STATE_REJECTED {
+		t.Errorf("Reject answered state %v", st)
+	}
+	if tags := p.signalsOnMap(); tags["crossing"] != "marked" {
+		t.Errorf("after a rejection the map shows %v, want the merged crossing=marked", tags)
+	}
+	if d := p.changeset(next, "?include_discussion=true").Changeset.Discussion; len(d) == 0 || d[len(d)-1].Text != "Rejected: The crossing is there." {
+		t.Errorf("discussion of the rejected changeset %+v, want the rejection's comment last", d)
+	}
 }

@@ -227,6 +227,11 @@ func TestChangesetDiscussion(t *testing.T) {
 			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/xml") {
 				t.Errorf("review_log Content-Type %q, want application/xml", ct)
 			}
+			// Accept negotiates as on the other reads.
+			r = s.call(nil, http.MethodGet, path("/review_log"), nil, "Accept", "application/json")
+			if ct := r.header.Get("Content-Type"); r.status != http.StatusOK || !strings.HasPrefix(ct, "application/json") || !json.Valid(r.body) {
+				t.Errorf("review_log with Accept: application/json: %s, Content-Type %q", r, ct)
+			}
 			if r := s.call(nil, http.MethodGet, "/api/0.6/changeset/999999/review_log", nil); r.status != http.StatusNotFound {
 				t.Errorf("review log of an unknown changeset: %s, want 404", r)
 			}
