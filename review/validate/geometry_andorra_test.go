@@ -71,6 +71,13 @@ func loadAndorra(tb testing.TB) *dataset {
 	return andorra.data
 }
 
+// releaseAndorra drops the loaded extract; the next loadAndorra reads it
+// again.
+func releaseAndorra() {
+	andorra.once = sync.Once{}
+	andorra.data, andorra.err = nil, nil
+}
+
 func readSnapshot(path string) (*Snapshot, error) {
 	r, err := osmfile.Open(path)
 	if err != nil {
@@ -96,6 +103,11 @@ func readSnapshot(path string) (*Snapshot, error) {
 		}
 	}
 }
+
+// gridCell is a cell of the dataset's node index, gridCellDegrees wide.
+type gridCell struct{ x, y int32 }
+
+func cellIndex(deg float64) int32 { return int32(math.Floor(deg / gridCellDegrees)) }
 
 func pointCell(p orb.Point) gridCell { return gridCell{cellIndex(p[0]), cellIndex(p[1])} }
 

@@ -1,8 +1,10 @@
 package validate
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/paulmach/orb"
@@ -158,19 +160,11 @@ func (r *CrossingWays) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
 		if f1.kind == "" {
 			continue
 		}
-		pts, ok := wayPoints(snap, w)
-		if !ok {
-			continue
-		}
-		for i := 0; i+1 < len(pts); i++ {
-			n1, n2 := w.Nodes[i], w.Nodes[i+1]
-			grid.near(pts[i], pts[i+1], func(s *gridSegment) {
+		for _, seg := range grid.segmentsOf(w) {
+			n1, n2 := w.Nodes[seg.index], w.Nodes[seg.index+1]
+			grid.near(seg.a, seg.b, func(s *gridSegment) {
 				w2 := s.way
 				if w2 == w {
-					return
-				}
-				pair := [2]int64{min(w.ID, w2.ID), max(w.ID, w2.ID)}
-				if reported[pair] {
 					return
 				}
 				nA, nB := w2.Nodes[s.index], w2.Nodes[s.index+1]
@@ -178,9 +172,13 @@ func (r *CrossingWays) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
 					return
 				}
 				// Geometry first: it rejects most candidates for less
-				// than the tag lookups of the structure tests.
-				at, ok := segmentIntersection(pts[i], pts[i+1], s.a, s.b)
+				// than the map and tag lookups after it.
+				at, ok := segmentIntersection(seg.a, seg.b, s.a, s.b)
 				if !ok {
+					return
+				}
+				pair := [2]int64{min(w.ID, w2.ID), max(w.ID, w2.ID)}
+				if reported[pair] {
 					return
 				}
 				f2 := features[w2.ID]
@@ -265,7 +263,13 @@ func (r *DisconnectedHighway) Check(snap *Snapshot, touched []osmdata.Key) []Fin
 		return nil
 	}
 	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
-	parents := parentWaysOf(snap)
+	vertices := map[int64]bool{}
+	for id := range group {
+		for _, n := range snap.Ways[id].Nodes {
+			vertices[n] = true
+		}
+	}
+	parents := parentWaysOf(snap, vertices)
 	var out []Finding
 	for _, start := range starts {
 		if group[start] {
@@ -373,7 +377,12 @@ func (r *AlmostJunction) Check(snap *Snapshot, touched []osmdata.Key) []Finding 
 	if len(highways) == 0 || r.ExtendMetres <= 0 {
 		return nil
 	}
-	parents := parentWaysOf(snap)
+	ends := map[int64]bool{}
+	for _, w := range highways {
+		ends[w.Nodes[0]] = true
+		ends[w.Nodes[len(w.Nodes)-1]] = true
+	}
+	parents := parentWaysOf(snap, ends)
 	grid := newSegmentGrid(snap, isRoutableHighway)
 	var out []Finding
 	for _, w := range highways {
@@ -477,76 +486,108 @@ func (*CloseNodes) DefaultSeverity() Severity { return Warning }
 func (*CloseNodes) DefaultWeight() int        { return 1 }
 
 func (r *CloseNodes) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
-	type position struct{ lon, lat int32 }
-	var candidates []*osmdata.Element
+	if len(touched) == 0 {
+		return nil
+	}
+	// Sorting every node by its exact position (fixed-point pair in one
+	// word) brings the nodes sharing one together, without a map of the
+	// whole neighbourhood.
+	type placed struct {
+		pos  uint64
+		node *osmdata.Element
+	}
+	all := make([]placed, 0, len(snap.Nodes))
+	for _, n := range snap.Nodes {
+		all = append(all, placed{uint64(uint32(n.Lon))<<32 | uint64(uint32(n.Lat)), n})
+	}
+	slices.SortFunc(all, func(a, b placed) int {
+		if c := cmp.Compare(a.pos, b.pos); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.node.ID, b.node.ID)
+	})
+	var groups [][]*osmdata.Element
+	inGroup := map[int64]bool{}
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j].pos == all[i].pos {
+			j++
+		}
+		if j-i > 1 {
+			g := make([]*osmdata.Element, 0, j-i)
+			for _, p := range all[i:j] {
+				g = append(g, p.node)
+				inGroup[p.node.ID] = true
+			}
+			groups = append(groups, g)
+		}
+		i = j
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	// A node counts when touched or on a touched way.
+	candidate := map[int64]bool{}
 	for _, k := range touched {
 		switch k.Type {
 		case osmdata.Node:
-			if n := snap.Nodes[k.ID]; n != nil {
-				candidates = append(candidates, n)
+			if inGroup[k.ID] {
+				candidate[k.ID] = true
 			}
 		case osmdata.Way:
 			if w := snap.Ways[k.ID]; w != nil {
 				for _, id := range w.Nodes {
-					if n := snap.Nodes[id]; n != nil {
-						candidates = append(candidates, n)
+					if inGroup[id] {
+						candidate[id] = true
 					}
 				}
 			}
 		}
 	}
-	if len(candidates) == 0 {
-		return nil
-	}
-	at := make(map[position][]*osmdata.Element, len(candidates))
-	for _, n := range candidates {
-		at[position{n.Lon, n.Lat}] = nil
-	}
-	for _, n := range snap.Nodes {
-		p := position{n.Lon, n.Lat}
-		if others, ok := at[p]; ok {
-			at[p] = append(others, n)
-		}
-	}
-	var parents map[int64][]*osmdata.Element
-	reported := map[[2]int64]bool{}
+	parents := parentWaysOf(snap, candidateGroups(groups, candidate))
 	var out []Finding
-	for _, n := range candidates {
-		for _, m := range at[position{n.Lon, n.Lat}] {
-			if m.ID == n.ID {
-				continue
+	for _, g := range groups {
+		for i, a := range g {
+			for _, b := range g[i+1:] {
+				if !candidate[a.ID] && !candidate[b.ID] {
+					continue
+				}
+				why := ""
+				if w1, w2, ok := waysOnOneLayer(parents[a.ID], parents[b.ID]); ok {
+					why = fmt.Sprintf("both on ways: way %d, way %d", w1.ID, w2.ID)
+				} else if len(a.Tags) > 0 && len(b.Tags) > 0 && sameHeight(a.Tags, b.Tags) {
+					why = "both tagged"
+				} else {
+					continue
+				}
+				f := Finding{
+					Rule:     r.Name(),
+					Severity: Warning,
+					Elements: []osmdata.Key{a.Key(), b.Key()},
+					Message:  fmt.Sprintf("node %d and node %d are at the same position (%s)", a.ID, b.ID, why),
+				}
+				locateAtNode(&f, snap, a.ID)
+				out = append(out, f)
 			}
-			pair := [2]int64{min(n.ID, m.ID), max(n.ID, m.ID)}
-			if reported[pair] {
-				continue
-			}
-			if parents == nil {
-				parents = parentWaysOf(snap)
-			}
-			why := ""
-			if w1, w2, ok := waysOnOneLayer(parents[n.ID], parents[m.ID]); ok {
-				why = fmt.Sprintf("both on ways: way %d, way %d", w1.ID, w2.ID)
-			} else if len(n.Tags) > 0 && len(m.Tags) > 0 && sameHeight(n.Tags, m.Tags) {
-				why = "both tagged"
-			} else {
-				continue
-			}
-			reported[pair] = true
-			a, b := n, m
-			if b.ID < a.ID {
-				a, b = b, a
-			}
-			f := Finding{
-				Rule:     r.Name(),
-				Severity: Warning,
-				Elements: []osmdata.Key{a.Key(), b.Key()},
-				Message:  fmt.Sprintf("node %d and node %d are at the same position (%s)", a.ID, b.ID, why),
-			}
-			locateAtNode(&f, snap, a.ID)
-			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// candidateGroups lists the nodes of the groups holding a candidate.
+func candidateGroups(groups [][]*osmdata.Element, candidate map[int64]bool) map[int64]bool {
+	ids := map[int64]bool{}
+	for _, g := range groups {
+		for _, n := range g {
+			if candidate[n.ID] {
+				for _, m := range g {
+					ids[m.ID] = true
+				}
+				break
+			}
+		}
+	}
+	return ids
 }
 
 // waysOnOneLayer finds a way through each node on the same layer: nodes
@@ -585,6 +626,8 @@ func (*UntaggedUnused) DefaultSeverity() Severity { return Warning }
 func (*UntaggedUnused) DefaultWeight() int        { return 1 }
 
 func (r *UntaggedUnused) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
+	// Untagged touched elements start as suspects; a way or relation
+	// using one clears it.
 	nodes := map[int64]bool{}
 	ways := map[int64]bool{}
 	var order []osmdata.Key
@@ -605,36 +648,40 @@ func (r *UntaggedUnused) Check(snap *Snapshot, touched []osmdata.Key) []Finding 
 	if len(order) == 0 {
 		return nil
 	}
-	used := map[osmdata.Key]bool{}
 	if len(nodes) > 0 {
 		for _, w := range snap.Ways {
 			for _, id := range w.Nodes {
 				if nodes[id] {
-					used[osmdata.Key{Type: osmdata.Node, ID: id}] = true
+					delete(nodes, id)
 				}
 			}
 		}
 	}
 	for _, rel := range snap.Relations {
 		for _, m := range rel.Members {
-			used[osmdata.Key{Type: m.Type, ID: m.Ref}] = true
+			switch m.Type {
+			case osmdata.Node:
+				delete(nodes, m.Ref)
+			case osmdata.Way:
+				delete(ways, m.Ref)
+			}
 		}
 	}
 	var out []Finding
 	for _, k := range order {
-		if used[k] {
-			continue
-		}
 		f := Finding{Rule: r.Name(), Severity: Warning, Elements: []osmdata.Key{k}}
-		if k.Type == osmdata.Node {
+		switch {
+		case k.Type == osmdata.Node && nodes[k.ID]:
 			f.Message = fmt.Sprintf("node %d has no tags and is used by no way or relation", k.ID)
 			locateAtNode(&f, snap, k.ID)
-		} else {
+		case k.Type == osmdata.Way && ways[k.ID]:
 			w := snap.Ways[k.ID]
 			f.Message = fmt.Sprintf("way %d has no tags and is a member of no relation", k.ID)
 			if len(w.Nodes) > 0 {
 				locateAtNode(&f, snap, w.Nodes[0])
 			}
+		default:
+			continue
 		}
 		out = append(out, f)
 	}
