@@ -113,11 +113,13 @@ func BenchmarkGeometryRules(b *testing.B) {
 	})
 	for _, r := range rules {
 		b.Run(r.Name(), func(b *testing.B) {
+			cpu := processCPU(b)
 			for i := 0; i < b.N; i++ {
 				r.Check(before, touchedBefore)
 				r.Check(after, touchedAfter)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(touched)), "ns/element")
+			b.ReportMetric(float64((processCPU(b)-cpu).Nanoseconds())/float64(b.N*len(touched)), "cpu-ns/element")
 		})
 	}
 }

@@ -38,10 +38,10 @@ type gridSegment struct {
 	a, b  orb.Point
 }
 
-// gridCellDegrees is about 40 m by 55 m in the Pyrenees: small enough
+// gridCellDegrees is about 20 m by 28 m in the Pyrenees: small enough
 // that a cell holds few segments of a town, large enough that most
 // segments fall in one or two cells.
-const gridCellDegrees = 0.0005
+const gridCellDegrees = 0.00025
 
 // maxGridCells bounds the grid of a neighbourhood spread over a country:
 // its cells grow instead.
