@@ -65,6 +65,7 @@ var scenarios = []scenario{
 	{"stage", runStage},
 	{"merge", runMerge},
 	{"feed", runFeed},
+	{"validate", runValidate},
 }
 
 // Run runs the selected scenarios on every configured backend, prints one

@@ -2,10 +2,11 @@ package review
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/review/validate"
@@ -18,7 +19,12 @@ const NearDistanceMetres = 20
 
 // maxBoxReads bounds the NodesInBox reads of one changeset: the touched
 // geometry is grouped into at most this many boxes, whatever its size.
-const maxBoxReads = 64
+// More, smaller boxes read fewer nodes that are not near after all.
+const maxBoxReads = 256
+
+// boxReaders is how many NodesInBox reads run at once: each is one
+// statement, and the store's pools serve several.
+const boxReaders = 4
 
 // metresPerDegreeLat is the length of one degree of latitude, near enough
 // for a search margin.
@@ -45,17 +51,14 @@ func LoadInput(ctx context.Context, store storage.Store, changeset int64) (*vali
 	}
 	n := newNeighbourhood(store)
 	for _, p := range latestPerElement(own) {
-		n.own[p.Element.Key()] = &p.Element
-		if p.Action == storage.Create {
-			n.created[p.Element.Key()] = true
-		}
+		n.setOwn(p)
 	}
 	parentChanges, err := stackedParentChanges(ctx, store, changeset)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range latestPerElement(parentChanges) {
-		n.parents[p.Element.Key()] = &p.Element
+		n.setParent(p)
 	}
 	if err := n.load(ctx); err != nil {
 		return nil, fmt.Errorf("neighbourhood of changeset %d: %w", changeset, err)
@@ -66,14 +69,10 @@ func LoadInput(ctx context.Context, store storage.Store, changeset int64) (*vali
 	}
 	in := &validate.Input{Changeset: cs, AuthorMergedChangesets: merged}
 	in.Before, in.After = n.snapshots()
-	touched := make([]osmdata.Key, 0, len(n.own))
-	for k := range n.own {
-		touched = append(touched, k)
-	}
-	slices.SortFunc(touched, compareKeys)
-	in.Changes = make([]validate.Change, len(touched))
-	for i, k := range touched {
-		in.Changes[i] = validate.Change{Old: n.before(k), New: visible(n.own[k])}
+	slices.SortFunc(n.ownChanges, func(a, b *osmdata.Element) int { return compareKeys(a.Key(), b.Key()) })
+	in.Changes = make([]validate.Change, len(n.ownChanges))
+	for i, e := range n.ownChanges {
+		in.Changes[i] = validate.Change{Old: n.entries[e.Key()].before(), New: visible(e)}
 	}
 	return in, nil
 }
@@ -155,32 +154,50 @@ func authorMergedChangesets(ctx context.Context, store storage.Store, cs osmdata
 	return n, nil
 }
 
-// neighbourhood gathers the keys of the elements around a changeset and
-// their content in three layers: the dataset's current versions, the
-// stacked parents' pending content over them, and the changeset's over
-// both.
+// neighbourhood gathers the elements around a changeset, each with its
+// content in three layers: the dataset's current version, the stacked
+// parents' pending content over it, and the changeset's over both.
 type neighbourhood struct {
 	reader  storage.Reader
-	current map[osmdata.Key]*osmdata.Element
-	parents map[osmdata.Key]*osmdata.Element
-	own     map[osmdata.Key]*osmdata.Element
-	created map[osmdata.Key]bool
-	// keys is the neighbourhood; fetched the keys whose current version
-	// was asked for (the dataset may have none).
-	keys    map[osmdata.Key]bool
-	fetched map[osmdata.Key]bool
+	entries map[osmdata.Key]*entry
+	// parentChanges and ownChanges are the pending layers as lists, for
+	// the steps that search them as the store's reads search the dataset.
+	parentChanges, ownChanges []*osmdata.Element
+}
+
+// entry is one element the neighbourhood has come across. One map of
+// entries rather than a map per layer: a step looks an element up once.
+type entry struct {
+	current, parent, own *osmdata.Element
+	// created: the changeset creates it, so the dataset has no version.
+	// fetched: its current version was read (the dataset may have none).
+	// member: it is part of the neighbourhood, not only known.
+	created, fetched, member bool
 }
 
 func newNeighbourhood(r storage.Reader) *neighbourhood {
-	return &neighbourhood{
-		reader:  r,
-		current: map[osmdata.Key]*osmdata.Element{},
-		parents: map[osmdata.Key]*osmdata.Element{},
-		own:     map[osmdata.Key]*osmdata.Element{},
-		created: map[osmdata.Key]bool{},
-		keys:    map[osmdata.Key]bool{},
-		fetched: map[osmdata.Key]bool{},
+	return &neighbourhood{reader: r, entries: make(map[osmdata.Key]*entry, 1<<16)}
+}
+
+func (n *neighbourhood) entry(k osmdata.Key) *entry {
+	e := n.entries[k]
+	if e == nil {
+		e = &entry{}
+		n.entries[k] = e
 	}
+	return e
+}
+
+func (n *neighbourhood) setOwn(p storage.PendingChange) {
+	e := n.entry(p.Element.Key())
+	e.own, e.created = &p.Element, p.Action == storage.Create
+	n.ownChanges = append(n.ownChanges, e.own)
+}
+
+func (n *neighbourhood) setParent(p storage.PendingChange) {
+	e := n.entry(p.Element.Key())
+	e.parent = &p.Element
+	n.parentChanges = append(n.parentChanges, e.parent)
 }
 
 func visible(e *osmdata.Element) *osmdata.Element {
@@ -192,37 +209,31 @@ func visible(e *osmdata.Element) *osmdata.Element {
 
 // before is an element as the dataset with the stacked parents has it,
 // nil when absent or deleted.
-func (n *neighbourhood) before(k osmdata.Key) *osmdata.Element {
-	if p, ok := n.parents[k]; ok {
-		return visible(p)
+func (e *entry) before() *osmdata.Element {
+	if e.parent != nil {
+		return visible(e.parent)
 	}
-	return visible(n.current[k])
+	return visible(e.current)
 }
 
 // after is an element with the changeset applied too.
-func (n *neighbourhood) after(k osmdata.Key) *osmdata.Element {
-	if o, ok := n.own[k]; ok {
-		return visible(o)
+func (e *entry) after() *osmdata.Element {
+	if e.own != nil {
+		return visible(e.own)
 	}
-	return n.before(k)
+	return e.before()
 }
 
-// versions calls fn with the before and the after content of k, each
-// once when they are the same and not at all when absent.
-func (n *neighbourhood) versions(k osmdata.Key, fn func(*osmdata.Element)) {
-	b, a := n.before(k), n.after(k)
+// versions calls fn with the before and the after content, each once
+// when they are the same and not at all when absent.
+func (e *entry) versions(fn func(*osmdata.Element)) {
+	b, a := e.before(), e.after()
 	if b != nil {
 		fn(b)
 	}
 	if a != nil && a != b {
 		fn(a)
 	}
-}
-
-// pendingLayers are the layers of pending content, for the steps that
-// search them as the store's reads search the dataset.
-func (n *neighbourhood) pendingLayers() []map[osmdata.Key]*osmdata.Element {
-	return []map[osmdata.Key]*osmdata.Element{n.parents, n.own}
 }
 
 // add puts keys into the neighbourhood and reads, in one statement per
@@ -232,14 +243,13 @@ func (n *neighbourhood) pendingLayers() []map[osmdata.Key]*osmdata.Element {
 func (n *neighbourhood) add(ctx context.Context, keys []osmdata.Key) error {
 	var want [4][]int64
 	for _, k := range keys {
-		n.keys[k] = true
-		if n.fetched[k] || n.created[k] || n.parents[k] != nil {
+		e := n.entry(k)
+		e.member = true
+		if e.fetched || e.created || e.parent != nil || e.current != nil {
 			continue
 		}
-		n.fetched[k] = true
-		if n.current[k] == nil {
-			want[k.Type] = append(want[k.Type], k.ID)
-		}
+		e.fetched = true
+		want[k.Type] = append(want[k.Type], k.ID)
 	}
 	for _, t := range osmdata.ElementTypes {
 		if len(want[t]) == 0 {
@@ -250,31 +260,33 @@ func (n *neighbourhood) add(ctx context.Context, keys []osmdata.Key) error {
 		if err != nil {
 			return fmt.Errorf("current %ss: %w", t, err)
 		}
-		n.remember(els)
+		n.remember(els, false)
 	}
 	return nil
 }
 
-// remember keeps current versions read by any step.
-func (n *neighbourhood) remember(els []osmdata.Element) {
+// remember keeps current versions read by any step, as members of the
+// neighbourhood when member.
+func (n *neighbourhood) remember(els []osmdata.Element, member bool) {
 	for i := range els {
-		k := els[i].Key()
-		if n.current[k] == nil {
-			n.current[k] = &els[i]
+		e := n.entry(els[i].Key())
+		if e.current == nil {
+			e.current = &els[i]
 		}
-		n.fetched[k] = true
+		e.fetched = true
+		e.member = e.member || member
 	}
 }
 
 // nodesOf lists the nodes of the ways among keys, in both versions.
-func (n *neighbourhood) nodesOf(keys map[osmdata.Key]bool) []osmdata.Key {
+func (n *neighbourhood) nodesOf(keys []osmdata.Key) []osmdata.Key {
 	var out []osmdata.Key
 	seen := map[int64]bool{}
-	for k := range keys {
+	for _, k := range keys {
 		if k.Type != osmdata.Way {
 			continue
 		}
-		n.versions(k, func(w *osmdata.Element) {
+		n.entry(k).versions(func(w *osmdata.Element) {
 			for _, id := range w.Nodes {
 				if !seen[id] {
 					seen[id] = true
@@ -286,17 +298,65 @@ func (n *neighbourhood) nodesOf(keys map[osmdata.Key]bool) []osmdata.Key {
 	return out
 }
 
-func (n *neighbourhood) load(ctx context.Context) error {
-	touched := make(map[osmdata.Key]bool, len(n.own))
-	var touchedKeys []osmdata.Key
-	for k := range n.own {
-		touched[k] = true
-		touchedKeys = append(touchedKeys, k)
+// memberKeys lists the neighbourhood so far.
+func (n *neighbourhood) memberKeys() []osmdata.Key {
+	var out []osmdata.Key
+	for k, e := range n.entries {
+		if e.member {
+			out = append(out, k)
+		}
 	}
-	if err := n.add(ctx, touchedKeys); err != nil {
+	return out
+}
+
+// node is a node's after version, or its before one when the changeset
+// deletes it: either position keeps the neighbourhood a superset.
+func (n *neighbourhood) node(id int64) *osmdata.Element {
+	e := n.entries[osmdata.Key{Type: osmdata.Node, ID: id}]
+	if e == nil {
+		return nil
+	}
+	if a := e.after(); a != nil {
+		return a
+	}
+	return e.before()
+}
+
+func (n *neighbourhood) load(ctx context.Context) error {
+	touched := make([]osmdata.Key, 0, len(n.ownChanges))
+	for _, e := range n.ownChanges {
+		touched = append(touched, e.Key())
+	}
+	// The relations of touched elements need nothing else: they are read
+	// while the rest is.
+	relations := make(chan relationsRead, 1)
+	go func() {
+		rels, err := relationsWithMembers(ctx, n.reader, touched)
+		relations <- relationsRead{rels, err}
+	}()
+	err := n.loadWays(ctx, touched)
+	rr := <-relations
+	if err != nil {
 		return err
 	}
-	// The nodes of touched ways, old and new lists.
+	if rr.err != nil {
+		return rr.err
+	}
+	return n.loadRelations(ctx, touched, rr.rels)
+}
+
+type relationsRead struct {
+	rels []osmdata.Element
+	err  error
+}
+
+// loadWays gathers the touched elements, the nodes of touched ways, the
+// nodes near all that, the ways using any of those nodes and the nodes of
+// every such way.
+func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) error {
+	if err := n.add(ctx, touched); err != nil {
+		return err
+	}
 	if err := n.add(ctx, n.nodesOf(touched)); err != nil {
 		return err
 	}
@@ -304,21 +364,15 @@ func (n *neighbourhood) load(ctx context.Context) error {
 	// Nodes near the touched geometry: the nodes touched, and those of
 	// touched ways (whose segments count, not only their vertices).
 	near := newProximity(n.meanLatitude())
-	for k := range touched {
-		n.versions(k, func(e *osmdata.Element) {
+	for _, k := range touched {
+		n.entry(k).versions(func(e *osmdata.Element) {
 			switch e.Type {
 			case osmdata.Node:
 				near.markPoint(e.Lat, e.Lon)
 			case osmdata.Way:
 				var prev *osmdata.Element
 				for _, id := range e.Nodes {
-					// A way's node as the same side of the change has it
-					// would be more exact; either side's position keeps
-					// the neighbourhood a superset.
-					nd := n.after(osmdata.Key{Type: osmdata.Node, ID: id})
-					if nd == nil {
-						nd = n.before(osmdata.Key{Type: osmdata.Node, ID: id})
-					}
+					nd := n.node(id)
 					if nd == nil {
 						continue
 					}
@@ -333,73 +387,86 @@ func (n *neighbourhood) load(ctx context.Context) error {
 		})
 	}
 	nodeIDs := map[int64]bool{}
-	for k := range touched {
+	for _, k := range touched {
 		if k.Type == osmdata.Node {
 			nodeIDs[k.ID] = true
 		}
 	}
-	for _, box := range near.boxes(maxBoxReads) {
-		found, err := n.reader.NodesInBox(ctx, box, math.MaxInt32-1)
-		if err != nil {
-			return fmt.Errorf("nodes near the changeset: %w", err)
-		}
-		found = slices.DeleteFunc(found, func(e osmdata.Element) bool { return !near.contains(e.Lat, e.Lon) })
-		n.remember(found)
-		for _, e := range found {
-			nodeIDs[e.ID] = true
-			n.keys[e.Key()] = true
-		}
+	found, err := nodesNear(ctx, n.reader, near)
+	if err != nil {
+		return err
 	}
-	for _, layer := range n.pendingLayers() {
-		for k, e := range layer {
-			if k.Type == osmdata.Node && e.Visible && near.contains(e.Lat, e.Lon) {
-				nodeIDs[k.ID] = true
-				n.keys[k] = true
+	n.remember(found, true)
+	for _, e := range found {
+		nodeIDs[e.ID] = true
+	}
+	for _, layer := range [][]*osmdata.Element{n.parentChanges, n.ownChanges} {
+		for _, e := range layer {
+			if e.Type == osmdata.Node && e.Visible && near.contains(e.Lat, e.Lon) {
+				nodeIDs[e.ID] = true
+				n.entry(e.Key()).member = true
 			}
 		}
 	}
 
 	// Ways using touched or near nodes (which includes the ways joined to
 	// touched ones), then every node of every way so far.
-	ids := sortedIDs(nodeIDs)
-	ways, err := n.reader.WaysUsingNodes(ctx, ids)
+	ways, err := n.reader.WaysUsingNodes(ctx, sortedIDs(nodeIDs))
 	if err != nil {
 		return fmt.Errorf("ways near the changeset: %w", err)
 	}
-	n.remember(ways)
-	for _, w := range ways {
-		n.keys[w.Key()] = true
-	}
+	n.remember(ways, true)
 	for _, k := range n.pendingReferencing(osmdata.Way, osmdata.Node, nodeIDs) {
-		n.keys[k] = true
+		n.entry(k).member = true
 	}
-	if err := n.add(ctx, n.nodesOf(n.keys)); err != nil {
-		return err
-	}
+	return n.add(ctx, n.nodesOf(n.memberKeys()))
+}
 
-	// Relations with a touched member, and the rings of multipolygons.
-	var relations []osmdata.Key
+// relationsWithMembers reads the relations having any of the elements
+// as members, one read per element type.
+func relationsWithMembers(ctx context.Context, r storage.Reader, keys []osmdata.Key) ([]osmdata.Element, error) {
+	var out []osmdata.Element
+	for _, t := range osmdata.ElementTypes {
+		var ids []int64
+		for _, k := range keys {
+			if k.Type == t {
+				ids = append(ids, k.ID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		slices.Sort(ids)
+		rels, err := r.RelationsWithMembers(ctx, t, ids)
+		if err != nil {
+			return nil, fmt.Errorf("relations of touched %ss: %w", t, err)
+		}
+		out = append(out, rels...)
+	}
+	return out, nil
+}
+
+// loadRelations adds the relations read with the touched members, those
+// of the pending layers with such members, the touched relations, and
+// the member ways of multipolygons among them with their nodes.
+func (n *neighbourhood) loadRelations(ctx context.Context, touched []osmdata.Key, rels []osmdata.Element) error {
+	n.remember(rels, true)
+	relations := make([]osmdata.Key, 0, len(rels))
+	for _, r := range rels {
+		relations = append(relations, r.Key())
+	}
 	for _, t := range osmdata.ElementTypes {
 		members := map[int64]bool{}
-		for k := range touched {
+		for _, k := range touched {
 			if k.Type == t {
 				members[k.ID] = true
 			}
 		}
-		if len(members) == 0 {
-			continue
+		if len(members) > 0 {
+			relations = append(relations, n.pendingReferencing(osmdata.Relation, t, members)...)
 		}
-		rels, err := n.reader.RelationsWithMembers(ctx, t, sortedIDs(members))
-		if err != nil {
-			return fmt.Errorf("relations of touched %ss: %w", t, err)
-		}
-		n.remember(rels)
-		for _, r := range rels {
-			relations = append(relations, r.Key())
-		}
-		relations = append(relations, n.pendingReferencing(osmdata.Relation, t, members)...)
 	}
-	for k := range touched {
+	for _, k := range touched {
 		if k.Type == osmdata.Relation {
 			relations = append(relations, k)
 		}
@@ -407,28 +474,28 @@ func (n *neighbourhood) load(ctx context.Context) error {
 	if err := n.add(ctx, relations); err != nil {
 		return err
 	}
-	rings := map[osmdata.Key]bool{}
+	var rings []osmdata.Key
+	seen := map[int64]bool{}
 	for _, k := range relations {
-		n.versions(k, func(r *osmdata.Element) {
+		n.entry(k).versions(func(r *osmdata.Element) {
 			if v, _ := r.Tags.Get("type"); v != "multipolygon" {
 				return
 			}
 			for _, m := range r.Members {
-				if m.Type == osmdata.Way {
-					rings[osmdata.Key{Type: osmdata.Way, ID: m.Ref}] = true
+				if m.Type == osmdata.Way && !seen[m.Ref] {
+					seen[m.Ref] = true
+					rings = append(rings, osmdata.Key{Type: osmdata.Way, ID: m.Ref})
 				}
 			}
 		})
 	}
-	if len(rings) > 0 {
-		if err := n.add(ctx, slices.Collect(maps.Keys(rings))); err != nil {
-			return err
-		}
-		if err := n.add(ctx, n.nodesOf(rings)); err != nil {
-			return err
-		}
+	if len(rings) == 0 {
+		return nil
 	}
-	return nil
+	if err := n.add(ctx, rings); err != nil {
+		return err
+	}
+	return n.add(ctx, n.nodesOf(rings))
 }
 
 // pendingReferencing finds, in the pending layers, the elements of type
@@ -437,9 +504,9 @@ func (n *neighbourhood) load(ctx context.Context) error {
 // dataset.
 func (n *neighbourhood) pendingReferencing(of, t osmdata.ElementType, ids map[int64]bool) []osmdata.Key {
 	var out []osmdata.Key
-	for _, layer := range n.pendingLayers() {
-		for k, e := range layer {
-			if k.Type != of || !e.Visible {
+	for _, layer := range [][]*osmdata.Element{n.parentChanges, n.ownChanges} {
+		for _, e := range layer {
+			if e.Type != of || !e.Visible {
 				continue
 			}
 			refers := false
@@ -450,7 +517,7 @@ func (n *neighbourhood) pendingReferencing(of, t osmdata.ElementType, ids map[in
 				refers = refers || (m.Type == t && ids[m.Ref])
 			}
 			if refers {
-				out = append(out, k)
+				out = append(out, e.Key())
 			}
 		}
 	}
@@ -462,11 +529,11 @@ func (n *neighbourhood) pendingReferencing(of, t osmdata.ElementType, ids map[in
 // longitude the margin is.
 func (n *neighbourhood) meanLatitude() int32 {
 	var sum, count int64
-	for k := range n.keys {
-		if k.Type != osmdata.Node {
+	for k, e := range n.entries {
+		if k.Type != osmdata.Node || !e.member {
 			continue
 		}
-		n.versions(k, func(e *osmdata.Element) {
+		e.versions(func(e *osmdata.Element) {
 			sum += int64(e.Lat)
 			count++
 		})
@@ -477,15 +544,18 @@ func (n *neighbourhood) meanLatitude() int32 {
 	return int32(sum / count)
 }
 
-// snapshots builds Before and After over the neighbourhood's keys.
+// snapshots builds Before and After over the neighbourhood.
 func (n *neighbourhood) snapshots() (before, after *validate.Snapshot) {
 	before, after = newSnapshot(), newSnapshot()
-	for k := range n.keys {
-		if e := n.before(k); e != nil {
-			snapshotMap(before, k.Type)[k.ID] = e
+	for k, e := range n.entries {
+		if !e.member {
+			continue
 		}
-		if e := n.after(k); e != nil {
-			snapshotMap(after, k.Type)[k.ID] = e
+		if b := e.before(); b != nil {
+			snapshotMap(before, k.Type)[k.ID] = b
+		}
+		if a := e.after(); a != nil {
+			snapshotMap(after, k.Type)[k.ID] = a
 		}
 	}
 	return before, after
@@ -528,4 +598,37 @@ func sortedIDs(set map[int64]bool) []int64 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// nodesNear reads the visible current nodes in the marked cells of near,
+// through at most maxBoxReads NodesInBox reads, boxReaders at a time.
+func nodesNear(ctx context.Context, r storage.Reader, near *proximity) ([]osmdata.Element, error) {
+	boxes := near.boxes(maxBoxReads)
+	results := make([][]osmdata.Element, len(boxes))
+	errs := make([]error, len(boxes))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(boxReaders, len(boxes)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				found, err := r.NodesInBox(ctx, boxes[i], math.MaxInt32-1)
+				if err != nil {
+					errs[i] = fmt.Errorf("nodes near the changeset in %+v: %w", boxes[i], err)
+					continue
+				}
+				results[i] = slices.DeleteFunc(found, func(e osmdata.Element) bool { return !near.contains(e.Lat, e.Lon) })
+			}
+		}()
+	}
+	for i := range boxes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.Concat(results...), nil
 }
