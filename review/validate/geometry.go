@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -107,10 +108,7 @@ func (*SelfIntersectingArea) DefaultWeight() int        { return 1 }
 
 func (r *SelfIntersectingArea) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
 	var out []Finding
-	for _, w := range waysAffectedBy(snap, touched) {
-		if !isClosedRing(w) {
-			continue
-		}
+	for _, w := range waysAffectedBy(snap, touched, isClosedRing) {
 		pts, ok := wayPoints(snap, w)
 		if !ok {
 			continue
@@ -274,15 +272,17 @@ func touchedWays(snap *Snapshot, touched []osmdata.Key) []*osmdata.Element {
 	return out
 }
 
-// waysAffectedBy returns the touched ways and the ways whose shape a
-// touched node changes (a moved node moves every way through it), by id.
-func waysAffectedBy(snap *Snapshot, touched []osmdata.Key) []*osmdata.Element {
+// waysAffectedBy returns the ways a rule looks at (keep) that are touched
+// or whose shape a touched node changes (a moved node moves every way
+// through it), by id. keep is asked first, so the rule's cheap tag or
+// shape test spares reading the nodes of the ways it ignores.
+func waysAffectedBy(snap *Snapshot, touched []osmdata.Key, keep func(*osmdata.Element) bool) []*osmdata.Element {
 	ids := map[int64]struct{}{}
 	nodes := map[int64]struct{}{}
 	for _, k := range touched {
 		switch k.Type {
 		case osmdata.Way:
-			if snap.Ways[k.ID] != nil {
+			if w := snap.Ways[k.ID]; w != nil && keep(w) {
 				ids[k.ID] = struct{}{}
 			}
 		case osmdata.Node:
@@ -291,7 +291,7 @@ func waysAffectedBy(snap *Snapshot, touched []osmdata.Key) []*osmdata.Element {
 	}
 	if len(nodes) > 0 {
 		for id, w := range snap.Ways {
-			if _, done := ids[id]; done {
+			if _, done := ids[id]; done || !keep(w) {
 				continue
 			}
 			for _, n := range w.Nodes {
@@ -311,14 +311,18 @@ func waysAffectedBy(snap *Snapshot, touched []osmdata.Key) []*osmdata.Element {
 }
 
 // parentWaysOf indexes, for each node in ids, the ways of the snapshot
-// using it (each once). Rules ask only about the nodes they look at: a
-// full index of a 10,000-element neighbourhood costs more than the rules.
-func parentWaysOf(snap *Snapshot, ids map[int64]bool) map[int64][]*osmdata.Element {
+// using it (each once) that keep accepts. Rules ask only about the nodes
+// and the kind of ways they look at: a full index of a 10,000-element
+// neighbourhood costs more than the rules.
+func parentWaysOf(snap *Snapshot, ids map[int64]bool, keep func(*osmdata.Element) bool) map[int64][]*osmdata.Element {
 	parents := make(map[int64][]*osmdata.Element, len(ids))
 	if len(ids) == 0 {
 		return parents
 	}
 	for _, w := range snap.Ways {
+		if !keep(w) {
+			continue
+		}
 		for _, n := range w.Nodes {
 			if !ids[n] {
 				continue
@@ -332,6 +336,9 @@ func parentWaysOf(snap *Snapshot, ids map[int64]bool) map[int64][]*osmdata.Eleme
 	}
 	return parents
 }
+
+// anyWay keeps every way.
+func anyWay(*osmdata.Element) bool { return true }
 
 // wayPoints returns the positions of a way's nodes, or false when one of
 // them is not loaded (the rule then cannot judge the way).
@@ -356,6 +363,11 @@ func locateAtNode(f *Finding, snap *Snapshot, id int64) {
 		p := nodePoint(n)
 		f.Lon, f.Lat, f.HasLocation = p[0], p[1], true
 	}
+}
+
+// emptyBound is a box that any point extends to itself.
+func emptyBound() orb.Bound {
+	return orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
 }
 
 // isClosedRing says whether a way is closed and can enclose an area.

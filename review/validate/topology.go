@@ -137,22 +137,20 @@ func (*CrossingWays) DefaultSeverity() Severity { return Warning }
 func (*CrossingWays) DefaultWeight() int        { return 2 }
 
 func (r *CrossingWays) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
-	affected := waysAffectedBy(snap, touched)
+	features := crossingFeatures(snap)
+	affected := waysAffectedBy(snap, touched, func(w *osmdata.Element) bool { return features[w.ID].kind != "" })
 	if len(affected) == 0 {
 		return nil
 	}
-	features := crossingFeatures(snap)
-	var any bool
+	area := emptyBound()
 	for _, w := range affected {
-		if features[w.ID].kind != "" {
-			any = true
-			break
+		for _, id := range w.Nodes {
+			if n := snap.Nodes[id]; n != nil {
+				area = area.Extend(nodePoint(n))
+			}
 		}
 	}
-	if !any {
-		return nil
-	}
-	grid := newSegmentGrid(snap, func(w *osmdata.Element) bool { return features[w.ID].kind != "" })
+	grid := newSegmentGrid(snap, func(w *osmdata.Element) bool { return features[w.ID].kind != "" }, area)
 	reported := map[[2]int64]bool{}
 	var out []Finding
 	for _, w := range affected {
@@ -269,7 +267,7 @@ func (r *DisconnectedHighway) Check(snap *Snapshot, touched []osmdata.Key) []Fin
 			vertices[n] = true
 		}
 	}
-	parents := parentWaysOf(snap, vertices)
+	parents := parentWaysOf(snap, vertices, routesTraffic)
 	var out []Finding
 	for _, start := range starts {
 		if group[start] {
@@ -368,12 +366,9 @@ func (r *AlmostJunction) CheckSettings() error {
 }
 
 func (r *AlmostJunction) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
-	var highways []*osmdata.Element
-	for _, w := range waysAffectedBy(snap, touched) {
-		if isRoutableHighway(w) && len(w.Nodes) >= 2 && w.Nodes[0] != w.Nodes[len(w.Nodes)-1] {
-			highways = append(highways, w)
-		}
-	}
+	highways := waysAffectedBy(snap, touched, func(w *osmdata.Element) bool {
+		return len(w.Nodes) >= 2 && w.Nodes[0] != w.Nodes[len(w.Nodes)-1] && isRoutableHighway(w)
+	})
 	if len(highways) == 0 || r.ExtendMetres <= 0 {
 		return nil
 	}
@@ -382,28 +377,47 @@ func (r *AlmostJunction) Check(snap *Snapshot, touched []osmdata.Key) []Finding 
 		ends[w.Nodes[0]] = true
 		ends[w.Nodes[len(w.Nodes)-1]] = true
 	}
-	parents := parentWaysOf(snap, ends)
-	grid := newSegmentGrid(snap, isRoutableHighway)
-	var out []Finding
+	// iD counts every way through the end (a footway ending on a
+	// building outline is joined to something).
+	parents := parentWaysOf(snap, ends, anyWay)
+	type extension struct {
+		way      *osmdata.Element
+		tip      *osmdata.Element
+		from, to orb.Point
+	}
+	var extensions []extension
+	area := emptyBound()
 	for _, w := range highways {
 		for _, end := range [2]int{0, len(w.Nodes) - 1} {
 			prev := 1
 			if end > 0 {
 				prev = end - 1
 			}
-			f, ok := r.endFinding(snap, parents, grid, w, w.Nodes[end], w.Nodes[prev])
-			if ok {
-				out = append(out, f)
+			if tip, from, to, ok := r.extend(snap, parents, w, w.Nodes[end], w.Nodes[prev]); ok {
+				extensions = append(extensions, extension{w, tip, from, to})
+				area = area.Extend(from).Extend(to)
 			}
+		}
+	}
+	if len(extensions) == 0 {
+		return nil
+	}
+	grid := newSegmentGrid(snap, isRoutableHighway, area)
+	var out []Finding
+	for _, x := range extensions {
+		if f, ok := r.endFinding(snap, grid, x.way, x.tip, x.from, x.to); ok {
+			out = append(out, f)
 		}
 	}
 	return out
 }
 
-func (r *AlmostJunction) endFinding(snap *Snapshot, parents map[int64][]*osmdata.Element, grid *segmentGrid, w *osmdata.Element, tipID, midID int64) (Finding, bool) {
+// extend returns the end node of a highway that may be meant to join
+// something, and its last segment carried on by ExtendMetres past it.
+func (r *AlmostJunction) extend(snap *Snapshot, parents map[int64][]*osmdata.Element, w *osmdata.Element, tipID, midID int64) (*osmdata.Element, orb.Point, orb.Point, bool) {
 	tip, mid := snap.Nodes[tipID], snap.Nodes[midID]
 	if tip == nil || mid == nil || len(parents[tipID]) != 1 || endsOnPurpose(tip) {
-		return Finding{}, false
+		return nil, orb.Point{}, orb.Point{}, false
 	}
 	uses := 0
 	for _, id := range w.Nodes {
@@ -412,15 +426,19 @@ func (r *AlmostJunction) endFinding(snap *Snapshot, parents map[int64][]*osmdata
 		}
 	}
 	if uses > 1 {
-		return Finding{}, false
+		return nil, orb.Point{}, orb.Point{}, false
 	}
 	tp, mp := nodePoint(tip), nodePoint(mid)
 	length := geo.Distance(mp, tp)
 	if length == 0 {
-		return Finding{}, false
+		return nil, orb.Point{}, orb.Point{}, false
 	}
 	k := r.ExtendMetres / length
-	ext := orb.Point{tp[0] + (tp[0]-mp[0])*k, tp[1] + (tp[1]-mp[1])*k}
+	return tip, tp, orb.Point{tp[0] + (tp[0]-mp[0])*k, tp[1] + (tp[1]-mp[1])*k}, true
+}
+
+func (r *AlmostJunction) endFinding(snap *Snapshot, grid *segmentGrid, w, tip *osmdata.Element, tp, ext orb.Point) (Finding, bool) {
+	tipID := tip.ID
 	var best struct {
 		way  *osmdata.Element
 		at   orb.Point
@@ -544,7 +562,7 @@ func (r *CloseNodes) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
 			}
 		}
 	}
-	parents := parentWaysOf(snap, candidateGroups(groups, candidate))
+	parents := parentWaysOf(snap, candidateGroups(groups, candidate), anyWay)
 	var out []Finding
 	for _, g := range groups {
 		for i, a := range g {
@@ -648,12 +666,25 @@ func (r *UntaggedUnused) Check(snap *Snapshot, touched []osmdata.Key) []Finding 
 	if len(order) == 0 {
 		return nil
 	}
+	// Touched ways usually hold the touched nodes: look there first, and
+	// through the whole neighbourhood only for what remains.
+	for _, k := range touched {
+		if k.Type != osmdata.Way || len(nodes) == 0 {
+			continue
+		}
+		if w := snap.Ways[k.ID]; w != nil {
+			for _, id := range w.Nodes {
+				delete(nodes, id)
+			}
+		}
+	}
 	if len(nodes) > 0 {
 		for _, w := range snap.Ways {
 			for _, id := range w.Nodes {
-				if nodes[id] {
-					delete(nodes, id)
-				}
+				delete(nodes, id)
+			}
+			if len(nodes) == 0 {
+				break
 			}
 		}
 	}

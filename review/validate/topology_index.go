@@ -43,16 +43,20 @@ type gridSegment struct {
 // segments fall in one or two cells.
 const gridCellDegrees = 0.00025
 
-// maxGridCells bounds the grid of a neighbourhood spread over a country:
-// its cells grow instead.
-const maxGridCells = 1 << 20
+// maxGridCells bounds the grid of a changeset spread over a country: its
+// cells grow instead.
+const maxGridCells = 1 << 18
 
 // maxCellsPerSegment bounds what one very long segment (a straight
 // boundary across a valley) costs; beyond it the segment goes in the
 // overflow list.
 const maxCellsPerSegment = 64
 
-func newSegmentGrid(snap *Snapshot, include func(*osmdata.Element) bool) *segmentGrid {
+// newSegmentGrid indexes the segments of the ways include accepts that
+// reach into area, the box the queries will ask about: a neighbourhood
+// holds whole ways, and a national road through it would otherwise
+// stretch the grid over the country.
+func newSegmentGrid(snap *Snapshot, include func(*osmdata.Element) bool, area orb.Bound) *segmentGrid {
 	g := &segmentGrid{cell: gridCellDegrees, wayRange: map[int64][2]int32{}}
 	bound := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
 	var ways []*osmdata.Element
@@ -81,7 +85,7 @@ ways:
 				continue ways
 			}
 			b := nodePoint(n)
-			if w.Nodes[i] != w.Nodes[i-1] {
+			if w.Nodes[i] != w.Nodes[i-1] && area.Intersects(orb.Bound{Min: orb.Point{min(a[0], b[0]), min(a[1], b[1])}, Max: orb.Point{max(a[0], b[0]), max(a[1], b[1])}}) {
 				g.segs = append(g.segs, gridSegment{way: w, index: i - 1, a: a, b: b})
 				bound = bound.Extend(a).Extend(b)
 			}
