@@ -185,3 +185,38 @@ func sortedIDs(m map[int64]*osmdata.Element) []int64 {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
 }
+
+func TestGeometryRulesTunedFromConfig(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+rules:
+  almost_junction:
+    extend_metres: 8
+  area_tags_on_unclosed_way:
+    area_tags:
+      building: []
+      leisure: [pitch]
+  broken_multipolygon:
+    severity: warning
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Rule("almost_junction").Element.(*AlmostJunction).ExtendMetres; got != 8 {
+		t.Errorf("extend_metres decoded as %g, want 8", got)
+	}
+	tags := cfg.Rule("area_tags_on_unclosed_way").Element.(*AreaTagsOnUnclosedWay).AreaTags
+	if len(tags) != 2 || len(tags["leisure"]) != 1 || tags["leisure"][0] != "pitch" {
+		t.Errorf("area_tags decoded as %v, want only building and leisure=pitch", tags)
+	}
+	if s := cfg.Rule("broken_multipolygon").Severity; s != Warning {
+		t.Errorf("broken_multipolygon severity %q, want warning", s)
+	}
+	if def := Default().Rule("broken_multipolygon"); def == nil || def.Severity != Error {
+		t.Errorf("broken_multipolygon's default is not an error: %+v", def)
+	}
+
+	_, err = ParseConfig([]byte("rules:\n  almost_junction:\n    extend_metres: 30\n"))
+	if err == nil || !strings.Contains(err.Error(), "extend_metres") || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("an extension beyond the neighbourhood's reach: got %v, want an error naming extend_metres on line 3", err)
+	}
+}
