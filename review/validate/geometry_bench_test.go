@@ -15,7 +15,7 @@ import (
 // holding at least minElements of them (a retag of each way, nodes
 // rewritten as they are), and adds a building across a street, so the
 // rules have work to do on both sides and one known problem to find.
-func townEdit(b *testing.B, d *dataset, minElements int) (e *edit, building int64) {
+func townEdit(b testing.TB, d *dataset, minElements int) (e *edit, building int64) {
 	b.Helper()
 	centre := orb.Point{1.5218, 42.5063}
 	for half := 0.002; half < 0.2; half *= 1.2 {

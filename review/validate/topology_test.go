@@ -366,3 +366,72 @@ func TestTopologyUntaggedUnused(t *testing.T) {
 		t.Errorf("the rule does not see way %d: %s", bare, describeFindings(after))
 	}
 }
+
+// The segment grid must not lose a crossing: on a town's neighbourhood,
+// the rule finds exactly the pairs that comparing every segment of every
+// pair of ways finds.
+func TestCrossingWaysGridMatchesEveryPair(t *testing.T) {
+	d := loadAndorra(t)
+	e, _ := townEdit(t, d, 3000)
+	_, after := e.snapshots()
+	touched := e.touched()
+
+	got := map[string]bool{}
+	for _, f := range (&CrossingWays{}).Check(after, touched) {
+		got[joinKeys(f.Elements)] = true
+	}
+
+	features := crossingFeatures(after)
+	affected := waysAffectedBy(after, touched, func(w *osmdata.Element) bool { return features[w.ID].kind != "" })
+	want := map[string]bool{}
+	for _, w1 := range affected {
+		p1, ok := wayPoints(after, w1)
+		if !ok {
+			continue
+		}
+		for _, w2 := range after.Ways {
+			f2 := features[w2.ID]
+			if w2 == w1 || f2.kind == "" || legitimateCrossing(features[w1.ID], f2) {
+				continue
+			}
+			p2, ok := wayPoints(after, w2)
+			if !ok {
+				continue
+			}
+			if crossesAnywhere(w1.Nodes, p1, w2.Nodes, p2) {
+				want[joinKeys(sortKeys([]osmdata.Key{w1.Key(), w2.Key()}))] = true
+			}
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the town has no crossing to compare")
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("the rule misses the crossing of %s", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("the rule reports %s, which no pair of segments shows", k)
+		}
+	}
+	t.Logf("%d touched elements, %d crossing pairs", len(touched), len(want))
+}
+
+func crossesAnywhere(ids1 []int64, p1 []orb.Point, ids2 []int64, p2 []orb.Point) bool {
+	for i := 0; i+1 < len(p1); i++ {
+		for j := 0; j+1 < len(p2); j++ {
+			if ids1[i] == ids1[i+1] || ids2[j] == ids2[j+1] {
+				continue
+			}
+			if ids1[i] == ids2[j] || ids1[i] == ids2[j+1] || ids1[i+1] == ids2[j] || ids1[i+1] == ids2[j+1] {
+				continue
+			}
+			if _, ok := segmentIntersection(p1[i], p1[i+1], p2[j], p2[j+1]); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
