@@ -153,6 +153,7 @@ func (r *CrossingWays) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
 	grid := newSegmentGrid(snap, func(w *osmdata.Element) bool { return features[w.ID].kind != "" }, area)
 	reported := map[[2]int64]bool{}
 	var out []Finding
+	var candidates []*gridSegment
 	for _, w := range affected {
 		f1 := features[w.ID]
 		if f1.kind == "" {
@@ -160,32 +161,33 @@ func (r *CrossingWays) Check(snap *Snapshot, touched []osmdata.Key) []Finding {
 		}
 		for _, seg := range grid.segmentsOf(w) {
 			n1, n2 := w.Nodes[seg.index], w.Nodes[seg.index+1]
-			grid.near(seg.a, seg.b, func(s *gridSegment) {
+			candidates = grid.near(seg.a, seg.b, candidates)
+			for _, s := range candidates {
 				w2 := s.way
 				if w2 == w {
-					return
+					continue
 				}
 				nA, nB := w2.Nodes[s.index], w2.Nodes[s.index+1]
 				if nA == n1 || nA == n2 || nB == n1 || nB == n2 {
-					return
+					continue
 				}
 				// Geometry first: it rejects most candidates for less
 				// than the map and tag lookups after it.
 				at, ok := segmentIntersection(seg.a, seg.b, s.a, s.b)
 				if !ok {
-					return
+					continue
 				}
 				pair := [2]int64{min(w.ID, w2.ID), max(w.ID, w2.ID)}
 				if reported[pair] {
-					return
+					continue
 				}
 				f2 := features[w2.ID]
 				if legitimateCrossing(f1, f2) {
-					return
+					continue
 				}
 				reported[pair] = true
 				out = append(out, crossingFinding(r.Name(), w, f1, w2, f2, at))
-			})
+			}
 		}
 	}
 	return out
@@ -445,18 +447,18 @@ func (r *AlmostJunction) endFinding(snap *Snapshot, grid *segmentGrid, w, tip *o
 		dist float64
 	}
 	best.dist = math.Inf(1)
-	grid.near(tp, ext, func(s *gridSegment) {
+	for _, s := range grid.near(tp, ext, nil) {
 		if s.way.Nodes[s.index] == tipID || s.way.Nodes[s.index+1] == tipID || !mayJoin(w, s.way) {
-			return
+			continue
 		}
 		at, ok := segmentIntersection(tp, ext, s.a, s.b)
 		if !ok {
-			return
+			continue
 		}
 		if d := geo.Distance(tp, at); d < best.dist || (d == best.dist && s.way.ID < best.way.ID) {
 			best.way, best.at, best.dist = s.way, at, d
 		}
-	})
+	}
 	if best.way == nil {
 		return Finding{}, false
 	}

@@ -161,35 +161,35 @@ func (g *segmentGrid) segmentsOf(w *osmdata.Element) []gridSegment {
 	return g.segs[r[0]:r[1]]
 }
 
-// near calls fn once for every indexed segment whose cells overlap the
-// box of a–b.
-func (g *segmentGrid) near(a, b orb.Point, fn func(*gridSegment)) {
+// near appends to buf, once each, the indexed segments whose cells
+// overlap the box of a–b, and returns it. Callers reuse buf between
+// queries, so that a query allocates nothing.
+func (g *segmentGrid) near(a, b orb.Point, buf []*gridSegment) []*gridSegment {
+	buf = buf[:0]
 	if len(g.segs) == 0 {
-		return
+		return buf
 	}
 	g.stamp++
 	if g.stamp == 0 {
 		clear(g.seen)
 		g.stamp = 1
 	}
-	visit := func(idx int32) {
-		if g.seen[idx] == g.stamp {
-			return
-		}
-		g.seen[idx] = g.stamp
-		fn(&g.segs[idx])
-	}
 	if x0, y0, x1, y1, ok := g.cellRange(a, b); ok {
 		for y := y0; y <= y1; y++ {
-			for x := x0; x <= x1; x++ {
-				c := y*g.nx + x
-				for _, idx := range g.entries[g.start[c]:g.start[c+1]] {
-					visit(idx)
+			row := y * g.nx
+			for _, idx := range g.entries[g.start[row+x0]:g.start[row+x1+1]] {
+				if g.seen[idx] != g.stamp {
+					g.seen[idx] = g.stamp
+					buf = append(buf, &g.segs[idx])
 				}
 			}
 		}
 	}
 	for _, idx := range g.overflow {
-		visit(idx)
+		if g.seen[idx] != g.stamp {
+			g.seen[idx] = g.stamp
+			buf = append(buf, &g.segs[idx])
+		}
 	}
+	return buf
 }
