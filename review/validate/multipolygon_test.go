@@ -31,7 +31,7 @@ func farmlandOuterWays(t *testing.T, d *dataset) []int64 {
 	return ways
 }
 
-func TestMultipolygonBrokenRings(t *testing.T) {
+func TestTopologyMultipolygonBrokenRings(t *testing.T) {
 	d := loadAndorra(t)
 	ways := farmlandOuterWays(t, d)
 	if _, after := introduced(t, &BrokenMultipolygon{}, newEditTagging(t, d, relKey(farmland))); len(after) != 0 {
