@@ -227,6 +227,11 @@ func (s *Service) decide(ctx context.Context, caller Caller, id int64, kind osmd
 			return osmdata.Changeset{}, fmt.Errorf("scopes of changeset %d: %w", id, err)
 		}
 		mine := s.config.ScopesOf(caller.Name, caller.Role)
+		if len(needed) == 0 {
+			// Submitted before any scope was recorded (no Gate): the
+			// fallback reviewers decide on all of it.
+			needed = []storage.ScopeApproval{{Scope: FallbackScope}}
+		}
 		for _, sc := range needed {
 			if slices.Contains(mine, sc.Scope) {
 				d.Scopes = append(d.Scopes, sc.Scope)
@@ -268,14 +273,8 @@ func (s *Service) Comment(ctx context.Context, caller Caller, id int64, text str
 	if strings.TrimSpace(text) == "" {
 		return osmdata.ReviewEvent{}, fmt.Errorf("the comment is empty: %w", ErrBadRequest)
 	}
-	ev, err := s.store.AddReviewEvent(ctx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventCommented, ActorUID: caller.UID, Comment: text})
-	if err != nil {
-		return ev, err
-	}
-	if err := s.store.SubscribeChangeset(ctx, id, caller.UID); err != nil {
-		return ev, fmt.Errorf("subscribe the commenter to changeset %d: %w", id, err)
-	}
-	return ev, nil
+	// The store subscribes the commenter in the comment's transaction.
+	return s.store.AddReviewEvent(ctx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventCommented, ActorUID: caller.UID, Comment: text})
 }
 
 // AuditLog is the changeset's review log, public.

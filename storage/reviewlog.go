@@ -89,7 +89,9 @@ type ReviewNote struct {
 type ReviewLog interface {
 	// AddReviewEvent records an event that moves no state (commented,
 	// assigned, escalated) on changeset ev.Changeset (ErrNotFound), and
-	// returns it with Seq, Actor, State and Time filled in.
+	// returns it with Seq, Actor, State and Time filled in. A comment
+	// subscribes its author to the changeset's discussion in the same
+	// transaction, as on openstreetmap.org.
 	AddReviewEvent(ctx context.Context, ev osmdata.ReviewEvent) (osmdata.ReviewEvent, error)
 	// ReviewEvents returns up to limit events with Seq > afterSeq, in Seq
 	// order: what the NATS relay publishes.
@@ -102,4 +104,10 @@ type ReviewLog interface {
 	// process or, on PostgreSQL, any other) or ctx ends; a missed
 	// notification delays it by at most a short fallback poll.
 	WaitReviewEvent(ctx context.Context, afterSeq int64) (int64, error)
+}
+
+// SubscribesActor says whether an added event subscribes its actor to the
+// changeset's discussion: commenting does, as on openstreetmap.org.
+func SubscribesActor(ev osmdata.ReviewEvent) bool {
+	return ev.Kind == osmdata.EventCommented && ev.ActorUID != 0
 }

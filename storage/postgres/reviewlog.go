@@ -125,6 +125,12 @@ func (s *Store) AddReviewEvent(ctx context.Context, ev osmdata.ReviewEvent) (osm
 			return fmt.Errorf("lock the changeset: %w", err)
 		}
 		ev.State = osmdata.ReviewState(state)
+		if storage.SubscribesActor(ev) {
+			if _, err := tx.Exec(ctx, `INSERT INTO changeset_subscriptions (changeset_id, user_id) VALUES ($1, $2)
+				ON CONFLICT DO NOTHING`, ev.Changeset, ev.ActorUID); err != nil {
+				return fmt.Errorf("subscribe the commenter: %w", err)
+			}
+		}
 		written, err = s.writeReviewEvents(ctx, tx, ev)
 		return err
 	})

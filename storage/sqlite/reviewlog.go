@@ -100,6 +100,12 @@ func (s *Store) AddReviewEvent(ctx context.Context, ev osmdata.ReviewEvent) (osm
 			return fmt.Errorf("read the changeset: %w", err)
 		}
 		ev.State = osmdata.ReviewState(state)
+		if storage.SubscribesActor(ev) {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO changeset_subscriptions (changeset_id, user_id)
+				VALUES (?, ?)`, ev.Changeset, ev.ActorUID); err != nil {
+				return fmt.Errorf("subscribe the commenter: %w", err)
+			}
+		}
 		written, err = writeReviewEvents(ctx, tx, ev)
 		return err
 	})

@@ -86,6 +86,11 @@ func (s *memStore) AddReviewEvent(ctx context.Context, ev osmdata.ReviewEvent) (
 	ev.State = c.ReviewState
 	written := s.ed.reviews.log(ev)
 	s.ed.mu.Unlock()
+	if storage.SubscribesActor(ev) {
+		if err := s.SubscribeChangeset(ctx, ev.Changeset, ev.ActorUID); err != nil {
+			return osmdata.ReviewEvent{}, err
+		}
+	}
 	return s.actorNames(written)[0], nil
 }
 

@@ -600,6 +600,18 @@ func testReviewSubscriptions(t *testing.T, open Opener) {
 	}
 	subscribers(id, ana)
 	wantErr(t, "SubscribeChangeset to an unknown changeset", s.SubscribeChangeset(t.Context(), other+1000, ana), storage.ErrNotFound)
+
+	// Commenting subscribes the commenter, once however often they
+	// comment; an event of the system subscribes nobody.
+	for range 2 {
+		if _, err := s.AddReviewEvent(t.Context(), osmdata.ReviewEvent{Changeset: other, Kind: osmdata.EventCommented, ActorUID: carla, Comment: "where is the bench?"}); err != nil {
+			t.Fatalf("comment on %d: %v", other, err)
+		}
+	}
+	if _, err := s.AddReviewEvent(t.Context(), osmdata.ReviewEvent{Changeset: other, Kind: osmdata.EventEscalated}); err != nil {
+		t.Fatalf("escalate %d: %v", other, err)
+	}
+	subscribers(other, carla)
 }
 
 func testReviewEarnedTrust(t *testing.T, open Opener) {
