@@ -45,8 +45,16 @@ func LoadInput(ctx context.Context, store storage.Store, changeset int64) (*vali
 	if err != nil {
 		return nil, fmt.Errorf("changeset %d: %w", changeset, err)
 	}
+	// The author's record needs nothing else: it is read while the rest
+	// is.
+	merged := make(chan countRead, 1)
+	go func() {
+		count, err := authorMergedChangesets(ctx, store, cs)
+		merged <- countRead{count, err}
+	}()
 	own, err := store.ChangesetChanges(ctx, changeset)
 	if err != nil {
+		<-merged
 		return nil, fmt.Errorf("changes of changeset %d: %w", changeset, err)
 	}
 	n := newNeighbourhood(store)
@@ -54,25 +62,27 @@ func LoadInput(ctx context.Context, store storage.Store, changeset int64) (*vali
 		n.setOwn(p)
 	}
 	parentChanges, err := stackedParentChanges(ctx, store, changeset)
+	if err == nil {
+		for _, p := range latestPerElement(parentChanges) {
+			n.setParent(p)
+		}
+		if err = n.load(ctx); err != nil {
+			err = fmt.Errorf("neighbourhood of changeset %d: %w", changeset, err)
+		}
+	}
+	count := <-merged
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range latestPerElement(parentChanges) {
-		n.setParent(p)
+	if count.err != nil {
+		return nil, count.err
 	}
-	if err := n.load(ctx); err != nil {
-		return nil, fmt.Errorf("neighbourhood of changeset %d: %w", changeset, err)
-	}
-	merged, err := authorMergedChangesets(ctx, store, cs)
-	if err != nil {
-		return nil, err
-	}
-	in := &validate.Input{Changeset: cs, AuthorMergedChangesets: merged}
+	in := &validate.Input{Changeset: cs, AuthorMergedChangesets: count.n}
 	in.Before, in.After = n.snapshots()
 	slices.SortFunc(n.ownChanges, func(a, b *osmdata.Element) int { return compareKeys(a.Key(), b.Key()) })
 	in.Changes = make([]validate.Change, len(n.ownChanges))
 	for i, e := range n.ownChanges {
-		in.Changes[i] = validate.Change{Old: n.entries[e.Key()].before(), New: visible(e)}
+		in.Changes[i] = validate.Change{Old: n.entry(e.Key()).before(), New: visible(e)}
 	}
 	return in, nil
 }
@@ -139,6 +149,11 @@ func stackedParentChanges(ctx context.Context, store storage.Store, changeset in
 	return out, nil
 }
 
+type countRead struct {
+	n   int
+	err error
+}
+
 func authorMergedChangesets(ctx context.Context, store storage.Store, cs osmdata.Changeset) (int, error) {
 	stats, ok := store.(storage.AuthorStats)
 	if !ok {
@@ -158,8 +173,10 @@ func authorMergedChangesets(ctx context.Context, store storage.Store, cs osmdata
 // content in three layers: the dataset's current version, the stacked
 // parents' pending content over it, and the changeset's over both.
 type neighbourhood struct {
-	reader  storage.Reader
-	entries map[osmdata.Key]*entry
+	reader storage.Reader
+	// entries are keyed by packKey: a map of integers hashes faster than
+	// one of structs, and there is one lookup per element per step.
+	entries map[uint64]*entry
 	// parentChanges and ownChanges are the pending layers as lists, for
 	// the steps that search them as the store's reads search the dataset.
 	parentChanges, ownChanges []*osmdata.Element
@@ -168,6 +185,7 @@ type neighbourhood struct {
 // entry is one element the neighbourhood has come across. One map of
 // entries rather than a map per layer: a step looks an element up once.
 type entry struct {
+	key                  osmdata.Key
 	current, parent, own *osmdata.Element
 	// created: the changeset creates it, so the dataset has no version.
 	// fetched: its current version was read (the dataset may have none).
@@ -176,14 +194,18 @@ type entry struct {
 }
 
 func newNeighbourhood(r storage.Reader) *neighbourhood {
-	return &neighbourhood{reader: r, entries: make(map[osmdata.Key]*entry, 1<<16)}
+	return &neighbourhood{reader: r, entries: make(map[uint64]*entry, 1<<16)}
 }
 
+// packKey packs a key into the entries' map key: ids are positive and far
+// below 2^61.
+func packKey(k osmdata.Key) uint64 { return uint64(k.ID)<<2 | uint64(k.Type) }
+
 func (n *neighbourhood) entry(k osmdata.Key) *entry {
-	e := n.entries[k]
+	e := n.entries[packKey(k)]
 	if e == nil {
-		e = &entry{}
-		n.entries[k] = e
+		e = &entry{key: k}
+		n.entries[packKey(k)] = e
 	}
 	return e
 }
@@ -301,7 +323,8 @@ func (n *neighbourhood) nodesOf(keys []osmdata.Key) []osmdata.Key {
 // memberKeys lists the neighbourhood so far.
 func (n *neighbourhood) memberKeys() []osmdata.Key {
 	var out []osmdata.Key
-	for k, e := range n.entries {
+	for _, e := range n.entries {
+		k := e.key
 		if e.member {
 			out = append(out, k)
 		}
@@ -312,7 +335,7 @@ func (n *neighbourhood) memberKeys() []osmdata.Key {
 // node is a node's after version, or its before one when the changeset
 // deletes it: either position keeps the neighbourhood a superset.
 func (n *neighbourhood) node(id int64) *osmdata.Element {
-	e := n.entries[osmdata.Key{Type: osmdata.Node, ID: id}]
+	e := n.entries[packKey(osmdata.Key{Type: osmdata.Node, ID: id})]
 	if e == nil {
 		return nil
 	}
@@ -327,12 +350,30 @@ func (n *neighbourhood) load(ctx context.Context) error {
 	for _, e := range n.ownChanges {
 		touched = append(touched, e.Key())
 	}
-	// The relations of touched elements need nothing else: they are read
-	// while the rest is.
+	if err := n.add(ctx, touched); err != nil {
+		return err
+	}
+	// The relations of touched elements and the rings of multipolygons
+	// among them need nothing the ways' steps read: they are read
+	// meanwhile, from contents handed over now (the goroutine does not
+	// touch the entries).
+	pending := map[osmdata.Key][]*osmdata.Element{}
+	for _, layer := range [][]*osmdata.Element{n.parentChanges, n.ownChanges} {
+		for _, e := range layer {
+			if e.Type != osmdata.Node {
+				pending[e.Key()] = append(pending[e.Key()], e)
+			}
+		}
+	}
+	var touchedRelations []*osmdata.Element
+	for _, k := range touched {
+		if k.Type == osmdata.Relation {
+			n.entry(k).versions(func(r *osmdata.Element) { touchedRelations = append(touchedRelations, r) })
+		}
+	}
 	relations := make(chan relationsRead, 1)
 	go func() {
-		rels, err := relationsWithMembers(ctx, n.reader, touched)
-		relations <- relationsRead{rels, err}
+		relations <- readRelations(ctx, n.reader, touched, touchedRelations, pending)
 	}()
 	err := n.loadWays(ctx, touched)
 	rr := <-relations
@@ -342,21 +383,122 @@ func (n *neighbourhood) load(ctx context.Context) error {
 	if rr.err != nil {
 		return rr.err
 	}
-	return n.loadRelations(ctx, touched, rr.rels)
+	n.remember(rr.read, false)
+	for _, k := range rr.members {
+		n.entry(k).member = true
+	}
+	return nil
 }
 
+// relationsRead is what readRelations found: the current versions it
+// read, and the keys of the neighbourhood's relations part (elements
+// pending only included).
 type relationsRead struct {
-	rels []osmdata.Element
-	err  error
+	read    []osmdata.Element
+	members []osmdata.Key
+	err     error
 }
 
-// loadWays gathers the touched elements, the nodes of touched ways, the
-// nodes near all that, the ways using any of those nodes and the nodes of
+// readRelations reads the relations having a touched element as a
+// member, and for the multipolygons among them and among the touched
+// relations, their member ways and those ways' nodes: three steps of one
+// bulk read (the first one per element type). pending holds the pending
+// contents of ways and relations, parents' and the changeset's, which
+// take part as the dataset's do.
+func readRelations(ctx context.Context, r storage.Reader, touched []osmdata.Key, touchedRelations []*osmdata.Element,
+	pending map[osmdata.Key][]*osmdata.Element) relationsRead {
+	var out relationsRead
+	var ids [4][]int64
+	for _, k := range touched {
+		ids[k.Type] = append(ids[k.Type], k.ID)
+	}
+	isTouched := map[osmdata.Key]bool{}
+	for _, k := range touched {
+		isTouched[k] = true
+	}
+	candidates := slices.Clone(touchedRelations)
+	for _, t := range osmdata.ElementTypes {
+		if len(ids[t]) == 0 {
+			continue
+		}
+		slices.Sort(ids[t])
+		rels, err := r.RelationsWithMembers(ctx, t, ids[t])
+		if err != nil {
+			out.err = fmt.Errorf("relations of touched %ss: %w", t, err)
+			return out
+		}
+		out.read = append(out.read, rels...)
+	}
+	for i := range out.read {
+		candidates = append(candidates, &out.read[i])
+		candidates = append(candidates, pending[out.read[i].Key()]...)
+	}
+	for _, versions := range pending {
+		for _, e := range versions {
+			if e.Type != osmdata.Relation || !e.Visible {
+				continue
+			}
+			for _, m := range e.Members {
+				if isTouched[osmdata.Key{Type: m.Type, ID: m.Ref}] {
+					candidates = append(candidates, e)
+					break
+				}
+			}
+		}
+	}
+	rings := map[int64]bool{}
+	for _, rel := range candidates {
+		out.members = append(out.members, rel.Key())
+		if v, _ := rel.Tags.Get("type"); v != "multipolygon" || !rel.Visible {
+			continue
+		}
+		for _, m := range rel.Members {
+			if m.Type == osmdata.Way {
+				rings[m.Ref] = true
+			}
+		}
+	}
+	if len(rings) == 0 {
+		return out
+	}
+	ways, err := r.CurrentElements(ctx, osmdata.Way, sortedIDs(rings))
+	if err != nil {
+		out.err = fmt.Errorf("multipolygon rings: %w", err)
+		return out
+	}
+	ringNodes := map[int64]bool{}
+	addNodes := func(w *osmdata.Element) {
+		for _, id := range w.Nodes {
+			ringNodes[id] = true
+		}
+	}
+	for id := range rings {
+		k := osmdata.Key{Type: osmdata.Way, ID: id}
+		out.members = append(out.members, k)
+		for _, w := range pending[k] {
+			addNodes(w)
+		}
+	}
+	for i := range ways {
+		addNodes(&ways[i])
+	}
+	out.read = append(out.read, ways...)
+	nodes, err := r.CurrentElements(ctx, osmdata.Node, sortedIDs(ringNodes))
+	if err != nil {
+		out.err = fmt.Errorf("nodes of multipolygon rings: %w", err)
+		return out
+	}
+	for id := range ringNodes {
+		out.members = append(out.members, osmdata.Key{Type: osmdata.Node, ID: id})
+	}
+	out.read = append(out.read, nodes...)
+	return out
+}
+
+// loadWays gathers the nodes of touched ways, the nodes near the touched
+// elements, the ways using any of those nodes and the nodes of
 // every such way.
 func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) error {
-	if err := n.add(ctx, touched); err != nil {
-		return err
-	}
 	if err := n.add(ctx, n.nodesOf(touched)); err != nil {
 		return err
 	}
@@ -422,82 +564,6 @@ func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) err
 	return n.add(ctx, n.nodesOf(n.memberKeys()))
 }
 
-// relationsWithMembers reads the relations having any of the elements
-// as members, one read per element type.
-func relationsWithMembers(ctx context.Context, r storage.Reader, keys []osmdata.Key) ([]osmdata.Element, error) {
-	var out []osmdata.Element
-	for _, t := range osmdata.ElementTypes {
-		var ids []int64
-		for _, k := range keys {
-			if k.Type == t {
-				ids = append(ids, k.ID)
-			}
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		slices.Sort(ids)
-		rels, err := r.RelationsWithMembers(ctx, t, ids)
-		if err != nil {
-			return nil, fmt.Errorf("relations of touched %ss: %w", t, err)
-		}
-		out = append(out, rels...)
-	}
-	return out, nil
-}
-
-// loadRelations adds the relations read with the touched members, those
-// of the pending layers with such members, the touched relations, and
-// the member ways of multipolygons among them with their nodes.
-func (n *neighbourhood) loadRelations(ctx context.Context, touched []osmdata.Key, rels []osmdata.Element) error {
-	n.remember(rels, true)
-	relations := make([]osmdata.Key, 0, len(rels))
-	for _, r := range rels {
-		relations = append(relations, r.Key())
-	}
-	for _, t := range osmdata.ElementTypes {
-		members := map[int64]bool{}
-		for _, k := range touched {
-			if k.Type == t {
-				members[k.ID] = true
-			}
-		}
-		if len(members) > 0 {
-			relations = append(relations, n.pendingReferencing(osmdata.Relation, t, members)...)
-		}
-	}
-	for _, k := range touched {
-		if k.Type == osmdata.Relation {
-			relations = append(relations, k)
-		}
-	}
-	if err := n.add(ctx, relations); err != nil {
-		return err
-	}
-	var rings []osmdata.Key
-	seen := map[int64]bool{}
-	for _, k := range relations {
-		n.entry(k).versions(func(r *osmdata.Element) {
-			if v, _ := r.Tags.Get("type"); v != "multipolygon" {
-				return
-			}
-			for _, m := range r.Members {
-				if m.Type == osmdata.Way && !seen[m.Ref] {
-					seen[m.Ref] = true
-					rings = append(rings, osmdata.Key{Type: osmdata.Way, ID: m.Ref})
-				}
-			}
-		})
-	}
-	if len(rings) == 0 {
-		return nil
-	}
-	if err := n.add(ctx, rings); err != nil {
-		return err
-	}
-	return n.add(ctx, n.nodesOf(rings))
-}
-
 // pendingReferencing finds, in the pending layers, the elements of type
 // of (ways or relations) whose content refers to an element of type t
 // with one of ids, as WaysUsingNodes and RelationsWithMembers do in the
@@ -529,7 +595,8 @@ func (n *neighbourhood) pendingReferencing(of, t osmdata.ElementType, ids map[in
 // longitude the margin is.
 func (n *neighbourhood) meanLatitude() int32 {
 	var sum, count int64
-	for k, e := range n.entries {
+	for _, e := range n.entries {
+		k := e.key
 		if k.Type != osmdata.Node || !e.member {
 			continue
 		}
@@ -546,8 +613,16 @@ func (n *neighbourhood) meanLatitude() int32 {
 
 // snapshots builds Before and After over the neighbourhood.
 func (n *neighbourhood) snapshots() (before, after *validate.Snapshot) {
-	before, after = newSnapshot(), newSnapshot()
-	for k, e := range n.entries {
+	var sizes [4]int
+	for _, e := range n.entries {
+		k := e.key
+		if e.member {
+			sizes[k.Type]++
+		}
+	}
+	before, after = newSnapshot(sizes), newSnapshot(sizes)
+	for _, e := range n.entries {
+		k := e.key
 		if !e.member {
 			continue
 		}
@@ -561,11 +636,11 @@ func (n *neighbourhood) snapshots() (before, after *validate.Snapshot) {
 	return before, after
 }
 
-func newSnapshot() *validate.Snapshot {
+func newSnapshot(sizes [4]int) *validate.Snapshot {
 	return &validate.Snapshot{
-		Nodes:     map[int64]*osmdata.Element{},
-		Ways:      map[int64]*osmdata.Element{},
-		Relations: map[int64]*osmdata.Element{},
+		Nodes:     make(map[int64]*osmdata.Element, sizes[osmdata.Node]),
+		Ways:      make(map[int64]*osmdata.Element, sizes[osmdata.Way]),
+		Relations: make(map[int64]*osmdata.Element, sizes[osmdata.Relation]),
 	}
 }
 
