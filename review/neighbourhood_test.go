@@ -367,9 +367,33 @@ func testLoadInput(t *testing.T, s storage.Store, spot *riverCrossing) {
 	a := spot.byKey[osmdata.Key{Type: osmdata.Node, ID: spot.otherRoad.Nodes[0]}]
 	b := spot.byKey[osmdata.Key{Type: osmdata.Node, ID: spot.otherRoad.Nodes[1]}]
 	midLat, midLon := (a.Lat+b.Lat)/2, (a.Lon+b.Lon)/2
+	// A node nothing uses, which the changeset deletes.
+	used := map[int64]bool{}
+	for i := range spot.extract {
+		for _, id := range spot.extract[i].Nodes {
+			used[id] = true
+		}
+		for _, m := range spot.extract[i].Members {
+			if m.Type == osmdata.Node {
+				used[m.Ref] = true
+			}
+		}
+	}
+	var unused *osmdata.Element
+	for i := range spot.extract {
+		if e := &spot.extract[i]; e.Type == osmdata.Node && !used[e.ID] && len(e.Tags) > 0 {
+			unused = e
+			break
+		}
+	}
+	if unused == nil {
+		t.Fatal("the extract has no tagged node that nothing uses")
+	}
 	var building []storage.PendingChange
 	cs := stage(t, s, uid, []int64{parent}, func(ctx context.Context, tx storage.StageTx) ([]storage.PendingChange, error) {
 		changes := []storage.PendingChange{
+			{Action: storage.Delete, BaseVersion: unused.Version, Element: osmdata.Element{
+				Type: osmdata.Node, ID: unused.ID, Version: unused.Version + 1, Lat: unused.Lat, Lon: unused.Lon}},
 			modified(spot.roadNode, storage.PendingChange{}, func(e *osmdata.Element) { e.Lat, e.Lon = spot.onLat, spot.onLon }),
 			modified(&parentTag.Element, parentTag, func(e *osmdata.Element) {
 				e.Tags = append(e.Tags, osmdata.Tag{Key: "check_date", Value: "2026-11-29"})
@@ -419,8 +443,15 @@ func testLoadInput(t *testing.T, s storage.Store, spot *riverCrossing) {
 		byKey[e.Key()] = c
 		order = append(order, e.Key())
 	}
-	if len(in.Changes) != 2+len(building) {
-		t.Errorf("%d changes, want %d: %v", len(in.Changes), 2+len(building), order)
+	if len(in.Changes) != 3+len(building) {
+		t.Errorf("%d changes, want %d: %v", len(in.Changes), 3+len(building), order)
+	}
+	if deleted := byKey[unused.Key()]; deleted.Old == nil || deleted.New != nil || deleted.Old.Version != unused.Version {
+		t.Errorf("deleted node %d: change %+v → %+v, want v%d → nil", unused.ID, deleted.Old, deleted.New, unused.Version)
+	}
+	if in.Before.Nodes[unused.ID] == nil || in.After.Nodes[unused.ID] != nil {
+		t.Errorf("deleted node %d: in Before %v, in After %v; want only Before", unused.ID,
+			in.Before.Nodes[unused.ID] != nil, in.After.Nodes[unused.ID] != nil)
 	}
 	if !sort.SliceIsSorted(order, func(i, j int) bool { return order[i].Less(order[j]) }) {
 		t.Errorf("changes are not in element order: %v", order)
