@@ -19,8 +19,9 @@ import (
 )
 
 // andorra is the real Andorra extract shipped in the paulmach/osm module,
-// read once per test binary with the indexes that cutting neighbourhoods
-// out of it needs. Tests never modify it: edits are overlays.
+// read once per test binary (it is the package's only reader of it) with
+// the indexes that cutting neighbourhoods out of it needs. Tests never
+// modify it: edits are overlays.
 var andorra struct {
 	once sync.Once
 	data *dataset
@@ -29,6 +30,9 @@ var andorra struct {
 
 type dataset struct {
 	*Snapshot
+	// keys lists every element in element order, so tests that pick
+	// "the first such element" pick the same one on every run.
+	keys       []osmdata.Key
 	parentWays map[int64][]int64
 	memberOf   map[osmdata.Key][]int64
 	nodeCells  map[gridCell][]int64
@@ -47,7 +51,7 @@ func loadAndorra(tb testing.TB) *dataset {
 			andorra.err = err
 			return
 		}
-		d := &dataset{Snapshot: snap, parentWays: map[int64][]int64{}, memberOf: map[osmdata.Key][]int64{}, nodeCells: map[gridCell][]int64{}}
+		d := &dataset{Snapshot: snap, keys: allKeys(snap), parentWays: map[int64][]int64{}, memberOf: map[osmdata.Key][]int64{}, nodeCells: map[gridCell][]int64{}}
 		for id, w := range snap.Ways {
 			for _, n := range w.Nodes {
 				d.parentWays[n] = append(d.parentWays[n], id)
@@ -368,12 +372,19 @@ func introduced(tb testing.TB, rule ElementRule, e *edit) (introduced, after []F
 	if err != nil {
 		tb.Fatal(err)
 	}
-	before, afterSnap := e.snapshots()
-	in := &Input{Before: before, After: afterSnap}
+	in := e.input()
+	return v.Validate(in).Findings, rule.Check(in.After, presentIn(in.After, e.touched()))
+}
+
+// input is the edit as the engine receives it: the touched elements'
+// changes and the neighbourhood before and after.
+func (e *edit) input() *Input {
+	before, after := e.snapshots()
+	in := &Input{Before: before, After: after}
 	for _, k := range e.touched() {
 		in.Changes = append(in.Changes, Change{Old: visibleOrNil(e.before(k)), New: visibleOrNil(e.after(k))})
 	}
-	return v.Validate(in).Findings, rule.Check(afterSnap, presentIn(afterSnap, e.touched()))
+	return in
 }
 
 func visibleOrNil(el *osmdata.Element) *osmdata.Element {

@@ -10,16 +10,16 @@ import (
 // andorraNodes returns n real nodes of the extract, in id order.
 func andorraNodes(t testing.TB, n int) []*osmdata.Element {
 	t.Helper()
-	s := andorraSnapshot(t)
+	d := loadAndorra(t)
 	var out []*osmdata.Element
-	for _, k := range andorraKeys {
+	for _, k := range d.keys {
 		if k.Type != osmdata.Node {
 			continue
 		}
 		if len(out) == n {
 			break
 		}
-		out = append(out, s.Nodes[k.ID])
+		out = append(out, d.Nodes[k.ID])
 	}
 	if len(out) < n {
 		t.Fatalf("the extract has %d nodes, want %d", len(out), n)

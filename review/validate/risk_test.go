@@ -15,12 +15,12 @@ func TestRiskSumsWeightsOfRulesWithFindings(t *testing.T) {
 	in := &Input{AuthorMergedChangesets: 3, Changeset: osmdata.Changeset{Tags: osmdata.Tags{
 		{Key: "comment", Value: "Adding the shops and cafés of Andorra"}}}}
 	in.After = snapshotOf()
-	s := andorraSnapshot(t)
-	for _, k := range andorraKeys {
+	d := loadAndorra(t)
+	for _, k := range d.keys {
 		if len(in.Changes) == 250 {
 			break
 		}
-		n := s.Element(k)
+		n := d.Element(k)
 		if k.Type != osmdata.Node || !(hasTag("shop", "*")(n) || hasTag("amenity", "*")(n)) || !cleanNode(t, cfg, n) {
 			continue
 		}

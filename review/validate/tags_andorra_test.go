@@ -1,67 +1,10 @@
 package validate
 
 import (
-	"errors"
-	"io"
-	"path/filepath"
-	"sort"
-	"sync"
 	"testing"
 
 	"github.com/geocommuns/geocommuns/osmdata"
-	"github.com/geocommuns/geocommuns/osmdata/osmfile"
 )
-
-var (
-	andorraOnce sync.Once
-	andorraData *Snapshot
-	andorraKeys []osmdata.Key
-	andorraErr  error
-)
-
-// andorraSnapshot is the whole Andorra extract of the paulmach/osm module
-// as one snapshot, read once per test binary.
-func andorraSnapshot(t testing.TB) *Snapshot {
-	t.Helper()
-	andorraOnce.Do(func() {
-		dir, err := osmfile.ModuleTestdata()
-		if err != nil {
-			andorraErr = err
-			return
-		}
-		r, err := osmfile.Open(filepath.Join(dir, "testdata", "andorra-latest.osm.bz2"))
-		if err != nil {
-			andorraErr = err
-			return
-		}
-		defer r.Close()
-		s := snapshotOf()
-		for {
-			e, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				andorraErr = err
-				return
-			}
-			switch e.Type {
-			case osmdata.Node:
-				s.Nodes[e.ID] = e
-			case osmdata.Way:
-				s.Ways[e.ID] = e
-			case osmdata.Relation:
-				s.Relations[e.ID] = e
-			}
-		}
-		andorraData = s
-		andorraKeys = allKeys(s)
-	})
-	if andorraErr != nil {
-		t.Fatalf("read the Andorra extract: %v", andorraErr)
-	}
-	return andorraData
-}
 
 // allKeys lists every element of a snapshot in element order.
 func allKeys(s *Snapshot) []osmdata.Key {
@@ -75,24 +18,19 @@ func allKeys(s *Snapshot) []osmdata.Key {
 	for id := range s.Relations {
 		keys = append(keys, osmdata.Key{Type: osmdata.Relation, ID: id})
 	}
-	sortKeyList(keys)
-	return keys
-}
-
-func sortKeyList(keys []osmdata.Key) {
-	sort.Slice(keys, func(i, j int) bool { return keys[i].Less(keys[j]) })
+	return sortKeys(keys)
 }
 
 // firstElement returns the first element of the extract, in element
 // order, of the given type that satisfies keep.
 func firstElement(t testing.TB, typ osmdata.ElementType, keep func(*osmdata.Element) bool) *osmdata.Element {
 	t.Helper()
-	s := andorraSnapshot(t)
-	for _, k := range andorraKeys {
+	d := loadAndorra(t)
+	for _, k := range d.keys {
 		if k.Type != typ {
 			continue
 		}
-		if e := s.Element(k); keep(e) {
+		if e := d.Element(k); keep(e) {
 			return e
 		}
 	}
@@ -141,9 +79,9 @@ func checkOne(t testing.TB, r ElementRule, e *osmdata.Element) []Finding {
 	t.Helper()
 	s := snapshotOf(e)
 	if e.Type == osmdata.Way {
-		a := andorraSnapshot(t)
+		d := loadAndorra(t)
 		for _, id := range e.Nodes {
-			if n := a.Nodes[id]; n != nil {
+			if n := d.Nodes[id]; n != nil {
 				s.Nodes[id] = n
 			}
 		}

@@ -167,8 +167,8 @@ func TestTagRulesQuietOnMostOfAndorra(t *testing.T) {
 	// The extract is real, reviewed data: the rules that find vandalism
 	// and broken tags must find none in it, and the others must flag a
 	// small part of it, or they would drown reviewers.
-	s := andorraSnapshot(t)
-	keys := allKeys(s)
+	d := loadAndorra(t)
+	s, keys := d.Snapshot, d.keys
 	for _, r := range TagRules() {
 		n := len(r.Check(s, keys))
 		t.Logf("%s: %d of %d elements' findings", r.Name(), n, len(keys))
