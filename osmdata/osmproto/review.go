@@ -40,3 +40,16 @@ func ReviewEventToProto(ev *osmdata.ReviewEvent) *geocommunsv1.ReviewEvent {
 		Time:      TimeToProto(ev.Time),
 	}
 }
+
+// ReviewStateFromProto is the inverse of ReviewStateToProto:
+// REVIEW_STATE_UNSPECIFIED is ReviewNone (never submitted), and a value
+// this package does not know reports false.
+func ReviewStateFromProto(p geocommunsv1.ReviewState) (osmdata.ReviewState, bool) {
+	for _, s := range []osmdata.ReviewState{osmdata.ReviewNone, osmdata.ReviewSubmitted, osmdata.ReviewApproved,
+		osmdata.ReviewChangesRequested, osmdata.ReviewRejected, osmdata.ReviewMerged, osmdata.ReviewConflicted} {
+		if ReviewStateToProto(s) == p {
+			return s, true
+		}
+	}
+	return "", false
+}

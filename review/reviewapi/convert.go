@@ -9,46 +9,17 @@ import (
 	"github.com/geocommuns/geocommuns/storage"
 )
 
-// The conversions osmproto does not have yet. changesetToProto repeats
-// editing/connectapi's (unexported there): both belong in osmproto once
-// its owner moves them, so that the two services cannot disagree.
-
-// reviewStates are the states a changeset can be asked for in.
-var reviewStates = []osmdata.ReviewState{
-	osmdata.ReviewSubmitted, osmdata.ReviewApproved, osmdata.ReviewChangesRequested,
-	osmdata.ReviewRejected, osmdata.ReviewMerged, osmdata.ReviewConflicted,
-}
-
-// reviewStateFromProto is the inverse of osmproto.ReviewStateToProto;
-// UNSPECIFIED (never submitted) is no state of the queue.
+// reviewStateFromProto refuses UNSPECIFIED: a changeset never submitted
+// is in no state of the queue.
 func reviewStateFromProto(p geocommunsv1.ReviewState) (osmdata.ReviewState, bool) {
-	for _, s := range reviewStates {
-		if osmproto.ReviewStateToProto(s) == p {
-			return s, true
-		}
-	}
-	return "", false
+	s, ok := osmproto.ReviewStateFromProto(p)
+	return s, ok && s != osmdata.ReviewNone
 }
 
-// changesetToProto says a changeset is open as the OSM API does: one
-// whose closing time has passed is closed, whether or not the sweeper has
-// come by yet.
+// changesetToProto answers with the changeset as it is at the time of
+// the reply, as the changeset service does.
 func changesetToProto(c *osmdata.Changeset) *geocommunsv1.Changeset {
-	p := &geocommunsv1.Changeset{
-		Id:           c.ID,
-		Uid:          c.UID,
-		User:         c.User,
-		CreatedAt:    osmproto.TimeToProto(c.CreatedAt),
-		ClosedAt:     osmproto.TimeToProto(c.ClosedAt),
-		Open:         osmdata.ChangesetOpen(c, time.Now()),
-		Tags:         osmproto.TagsToProto(c.Tags),
-		ChangesCount: int64(c.NumChanges),
-		ReviewState:  osmproto.ReviewStateToProto(c.ReviewState),
-	}
-	if c.HasBox {
-		p.Bbox = osmproto.BoxToProto(c.Box)
-	}
-	return p
+	return osmproto.ChangesetToProto(c, time.Now())
 }
 
 func scopesToProto(scopes []storage.ScopeApproval) []*geocommunsv1.ScopeApproval {
