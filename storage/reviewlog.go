@@ -99,6 +99,12 @@ type ReviewLog interface {
 	// ChangesetReviewEvents returns every event of one changeset in Seq
 	// order: its audit log and discussion.
 	ChangesetReviewEvents(ctx context.Context, changeset int64) ([]osmdata.ReviewEvent, error)
+	// ReviewCommentCounts counts, for each of changesets, its events of
+	// one of kinds whose comment is more than white space (CommentSpace),
+	// in one statement: a list of changesets shows each one's
+	// comments_count without reading every log. Changesets without such
+	// events, unknown ones included, are not in the map.
+	ReviewCommentCounts(ctx context.Context, changesets []int64, kinds []osmdata.ReviewEventKind) (map[int64]int, error)
 	// WaitReviewEvent returns the latest event Seq as soon as it is
 	// greater than afterSeq, blocking until an event commits (in this
 	// process or, on PostgreSQL, any other) or ctx ends; a missed

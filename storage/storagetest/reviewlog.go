@@ -24,6 +24,7 @@ func testReviewLog(t *testing.T, open Opener) {
 	t.Run("AddReviewEvent", func(t *testing.T) { t.Parallel(); testAddReviewEvent(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { t.Parallel(); testReviewConcurrent(t, open) })
 	t.Run("Wait", func(t *testing.T) { t.Parallel(); testWaitReviewEvent(t, open) })
+	t.Run("CommentCounts", func(t *testing.T) { t.Parallel(); testReviewCommentCounts(t, open) })
 }
 
 // reviewEvent is what a reader checks of an event: all but its time,
