@@ -284,3 +284,14 @@ func (s *Service) AuditLog(ctx context.Context, id int64) ([]osmdata.ReviewEvent
 	}
 	return s.store.ChangesetReviewEvents(ctx, id)
 }
+
+// CommentCounts is, for each of ids, how many of its events of kinds
+// have a comment (storage.ReviewLog.ReviewCommentCounts), public as the
+// audit log is; ids without any are not in the map.
+func (s *Service) CommentCounts(ctx context.Context, ids []int64, kinds []osmdata.ReviewEventKind) (map[int64]int, error) {
+	counts, err := s.store.ReviewCommentCounts(ctx, ids, kinds)
+	if err != nil {
+		return nil, fmt.Errorf("comment counts: %w", err)
+	}
+	return counts, nil
+}

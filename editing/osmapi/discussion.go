@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -214,6 +216,30 @@ func (a *API) addDiscussion(ctx context.Context, cs *osmdata.Changeset, include 
 	}
 	return nil
 }
+
+// addCommentCounts sets comments_count of every changeset of list with
+// one read of the review log, counting what Discussion shows; without a
+// review service the counts stay 0, as addDiscussion leaves them.
+func (a *API) addCommentCounts(ctx context.Context, list []osmdata.Changeset) error {
+	if a.Review == nil || len(list) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(list))
+	for i := range list {
+		ids[i] = list[i].ID
+	}
+	counts, err := a.Review.CommentCounts(ctx, ids, discussionKinds)
+	if err != nil {
+		return fmt.Errorf("comments_count of %d changesets: %w", len(list), err)
+	}
+	for i := range list {
+		list[i].CommentsCount = counts[list[i].ID]
+	}
+	return nil
+}
+
+// discussionKinds are the events whose comment Discussion shows.
+var discussionKinds = append([]osmdata.ReviewEventKind{osmdata.EventCommented}, slices.Sorted(maps.Keys(decisionPrefixes))...)
 
 // decisionPrefixes name the events other than comments whose text the
 // discussion shows, as a reader of the discussion should see them.

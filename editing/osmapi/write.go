@@ -211,11 +211,15 @@ func (a *API) updateChangeset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cs, err := a.editingService().UpdateChangeset(r.Context(), who(r), id, tags)
+	updated := []osmdata.Changeset{cs}
+	if err == nil {
+		err = a.addCommentCounts(r.Context(), updated)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.writeChangesets(w, r, []osmdata.Changeset{cs}, true)
+	a.writeChangesets(w, r, updated, true)
 }
 
 // PUT /api/0.6/changeset/ID/close: an empty 200.
@@ -262,6 +266,9 @@ func (a *API) listChangesets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := a.editingService().Changesets(r.Context(), q)
+	if err == nil {
+		err = a.addCommentCounts(r.Context(), list)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
