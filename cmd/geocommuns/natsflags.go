@@ -14,14 +14,14 @@ import (
 	"github.com/geocommuns/geocommuns/storage"
 )
 
-// natsFlags choose where serve publishes merges.
+// natsFlags choose where serve publishes merges and review events.
 type natsFlags struct {
 	url    string
 	listen string
 }
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&n.url, "nats", "", "publish merges to the NATS (with JetStream) at this `URL` instead of an embedded nats-server storing under --data")
+	fs.StringVar(&n.url, "nats", "", "publish merges and review events to the NATS (with JetStream) at this `URL` instead of an embedded nats-server storing under --data")
 	fs.StringVar(&n.listen, "nats-listen", "", "the `address` on which the embedded nats-server accepts outside clients (default: none, the process only)")
 }
 
