@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -62,7 +61,7 @@ func TestGeometryTooFewNodes(t *testing.T) {
 func TestGeometryRepeatedNodes(t *testing.T) {
 	d := loadAndorra(t)
 	second := d.Ways[residentialRoad].Nodes[1]
-	repeat := func(w *osmdata.Element) { w.Nodes = slices.Insert(w.Nodes, 1, second) }
+	repeat := repeatSecondNode
 
 	e := newEdit(d)
 	e.modify(t, wayKey(residentialRoad), false, repeat)
@@ -150,7 +149,7 @@ func TestGeometrySelfIntersectingArea(t *testing.T) {
 func TestGeometryAreaTagsOnUnclosedWay(t *testing.T) {
 	d := loadAndorra(t)
 	b := fourCornerBuilding(t, d)
-	open := func(w *osmdata.Element) { w.Nodes = w.Nodes[:4] }
+	open := dropClosingNode
 
 	e := newEdit(d)
 	e.modify(t, b.Key(), false, open)

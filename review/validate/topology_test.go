@@ -69,15 +69,7 @@ func TestCrossingWaysRoadDraggedOverRiver(t *testing.T) {
 
 func TestCrossingWaysNewBuildingOverRoad(t *testing.T) {
 	d := loadAndorra(t)
-	road := d.Ways[residentialRoad]
-	a, b := d.point(t, road.Nodes[0]), d.point(t, road.Nodes[1])
-	centre := orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}
-	e := newEdit(d)
-	var corners []int64
-	for _, c := range [][2]float64{{-6, -6}, {6, -6}, {6, 6}, {-6, 6}} {
-		corners = append(corners, e.createNode(offset(centre, c[0], c[1])))
-	}
-	building := e.createWay(append(corners, corners[0]), tag("building=yes"))
+	e, building, centre := buildingOverRoad(t, d)
 	got, _ := introduced(t, &CrossingWays{}, e)
 	var onRoad []Finding
 	for _, f := range got {
@@ -89,6 +81,20 @@ func TestCrossingWaysNewBuildingOverRoad(t *testing.T) {
 	if !strings.Contains(f.Message, "highway=residential × building=yes") {
 		t.Errorf("message %q does not name what crosses", f.Message)
 	}
+}
+
+// buildingOverRoad creates a 12 m square building centred on the middle
+// of residentialRoad's first segment, which it crosses.
+func buildingOverRoad(t *testing.T, d *dataset) (e *edit, building int64, centre orb.Point) {
+	road := d.Ways[residentialRoad]
+	a, b := d.point(t, road.Nodes[0]), d.point(t, road.Nodes[1])
+	centre = orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}
+	e = newEdit(d)
+	var corners []int64
+	for _, c := range [][2]float64{{-6, -6}, {6, -6}, {6, 6}, {-6, 6}} {
+		corners = append(corners, e.createNode(offset(centre, c[0], c[1])))
+	}
+	return e, e.createWay(append(corners, corners[0]), tag("building=yes")), centre
 }
 
 // Andorra's residential way 6183573 crosses the stream 392404414 with
@@ -230,31 +236,43 @@ func TestTopologyDisconnectedHighway(t *testing.T) {
 	}
 }
 
-func TestTopologyAlmostJunction(t *testing.T) {
-	d := loadAndorra(t)
+// shortServiceRoad is a new service road drawn up to a street and
+// stopping short of it.
+type shortServiceRoad struct {
+	edit         *edit
+	service, tip int64
+	street       *osmdata.Element
+	tipAt        orb.Point
+}
+
+// serviceRoadShortOfStreet draws a 40 m service road at right angles
+// towards the middle of openStreetSegment, its end metres short of it.
+func serviceRoadShortOfStreet(t *testing.T, d *dataset, metres float64) shortServiceRoad {
 	street, a, b := openStreetSegment(t, d)
 	mid := orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}
 	east := (b[0] - a[0]) * 111_320 * math.Cos(mid[1]*math.Pi/180)
 	north := (b[1] - a[1]) * 111_320
 	l := math.Hypot(east, north)
 	nx, ny := -north/l, east/l
+	r := shortServiceRoad{edit: newEdit(d), street: street, tipAt: offset(mid, metres*nx, metres*ny)}
+	far := r.edit.createNode(offset(mid, 40*nx, 40*ny))
+	r.tip = r.edit.createNode(r.tipAt)
+	r.service = r.edit.createWay([]int64{far, r.tip}, tag("highway=service"))
+	return r
+}
 
-	// A service road drawn up to the street but stopping 3 m short.
-	e := newEdit(d)
-	far := e.createNode(offset(mid, 40*nx, 40*ny))
-	tip := e.createNode(offset(mid, 3*nx, 3*ny))
-	service := e.createWay([]int64{far, tip}, tag("highway=service"))
-	got, _ := introduced(t, NewAlmostJunction(), e)
-	f := requireOne(t, got, []osmdata.Key{wayKey(service), nodeKey(tip), street.Key()}, offset(mid, 3*nx, 3*ny), 0.1)
+func TestTopologyAlmostJunction(t *testing.T) {
+	d := loadAndorra(t)
+	short := serviceRoadShortOfStreet(t, d, 3)
+	got, _ := introduced(t, NewAlmostJunction(), short.edit)
+	f := requireOne(t, got, []osmdata.Key{wayKey(short.service), nodeKey(short.tip), short.street.Key()}, short.tipAt, 0.1)
 	if !strings.Contains(f.Message, "3.0 m") {
 		t.Errorf("message %q does not say how far the end is", f.Message)
 	}
 
 	// 8 m short is beyond iD's 5 m, but within a threshold of 10.
-	e8 := newEdit(d)
-	far8 := e8.createNode(offset(mid, 40*nx, 40*ny))
-	tip8 := e8.createNode(offset(mid, 8*nx, 8*ny))
-	service8 := e8.createWay([]int64{far8, tip8}, tag("highway=service"))
+	short8 := serviceRoadShortOfStreet(t, d, 8)
+	e8, service8 := short8.edit, short8.service
 	if got, _ := introduced(t, NewAlmostJunction(), e8); len(got) != 0 {
 		t.Errorf("an end 8 m away reported with the 5 m default: %s", describeFindings(got))
 	}
@@ -279,10 +297,9 @@ func TestTopologyAlmostJunction(t *testing.T) {
 	}
 }
 
-func TestTopologyCloseNodes(t *testing.T) {
-	d := loadAndorra(t)
-	// A point of interest mapped again at the very same place.
-	var poi *osmdata.Element
+// amenityMappedTwice creates a copy of Andorra's first amenity point
+// (on no way, in no relation) at its very position.
+func amenityMappedTwice(t *testing.T, d *dataset) (e *edit, poi *osmdata.Element, dup int64) {
 	for _, id := range sortedIDs(d.Nodes) {
 		n := d.Nodes[id]
 		if _, ok := n.Tags.Get("amenity"); ok && len(d.parentWays[id]) == 0 && len(d.memberOf[n.Key()]) == 0 {
@@ -293,8 +310,14 @@ func TestTopologyCloseNodes(t *testing.T) {
 	if poi == nil {
 		t.Fatal("Andorra has no amenity point")
 	}
-	e := newEdit(d)
-	dup := e.createNode(nodePoint(poi), poi.Tags...)
+	e = newEdit(d)
+	return e, poi, e.createNode(nodePoint(poi), poi.Tags...)
+}
+
+func TestTopologyCloseNodes(t *testing.T) {
+	d := loadAndorra(t)
+	// A point of interest mapped again at the very same place.
+	e, poi, dup := amenityMappedTwice(t, d)
 	got, _ := introduced(t, &CloseNodes{}, e)
 	requireOne(t, got, []osmdata.Key{poi.Key(), nodeKey(dup)}, nodePoint(poi), 0.1)
 
