@@ -324,9 +324,8 @@ func (n *neighbourhood) nodesOf(keys []osmdata.Key) []osmdata.Key {
 func (n *neighbourhood) memberKeys() []osmdata.Key {
 	var out []osmdata.Key
 	for _, e := range n.entries {
-		k := e.key
 		if e.member {
-			out = append(out, k)
+			out = append(out, e.key)
 		}
 	}
 	return out
@@ -596,8 +595,7 @@ func (n *neighbourhood) pendingReferencing(of, t osmdata.ElementType, ids map[in
 func (n *neighbourhood) meanLatitude() int32 {
 	var sum, count int64
 	for _, e := range n.entries {
-		k := e.key
-		if k.Type != osmdata.Node || !e.member {
+		if e.key.Type != osmdata.Node || !e.member {
 			continue
 		}
 		e.versions(func(e *osmdata.Element) {
@@ -615,9 +613,8 @@ func (n *neighbourhood) meanLatitude() int32 {
 func (n *neighbourhood) snapshots() (before, after *validate.Snapshot) {
 	var sizes [4]int
 	for _, e := range n.entries {
-		k := e.key
 		if e.member {
-			sizes[k.Type]++
+			sizes[e.key.Type]++
 		}
 	}
 	before, after = newSnapshot(sizes), newSnapshot(sizes)
