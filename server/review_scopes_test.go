@@ -594,6 +594,10 @@ func testRequestChangesAcrossScopes(t *testing.T, p *reviewParty) {
 			if got, want := p.describeScopes(d.Msg.GetScopes()), []string{scopeEastHighways + ":", scopeWest + ":"}; !slices.Equal(got, want) {
 				t.Fatalf("scopes of the resubmitted changeset %d: %q, want %q (wendy's approval of before cleared)", cs, got, want)
 			}
+			// The Gate stores the validation a moment before it records
+			// the scopes again, which forgets approvals: one given in
+			// that moment would be lost.
+			time.Sleep(500 * time.Millisecond)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -626,5 +630,84 @@ func testRequestChangesAcrossScopes(t *testing.T, p *reviewParty) {
 		"merged",
 	}; !slices.Equal(got, want) {
 		t.Errorf("audit log of changeset %d: %q, want %q", cs, got, want)
+	}
+}
+
+// TestReviewResubmissionForgetsApprovals: approvals given to a changeset
+// before the contributor changed it must not count for the resubmitted
+// content, not even in the moment between the resubmission and the
+// Gate's next look at it. No merge job runs here (the handler alone), so
+// that moment lasts: the test plays the merge job's call of the Gate
+// itself, with the real Gate.
+func TestReviewResubmissionForgetsApprovals(t *testing.T) {
+	for _, d := range datasets {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store := d.new(t).open(t)
+			importBenchmark(t, store)
+			cfg := scopesConfig(t)
+			base := startServer(t, store, server.Config{Review: cfg}, &lockedBuffer{})
+			p := newReviewParty(t, store, base, map[string]auth.Role{
+				"alice": auth.RoleContributor, "wendy": auth.RoleReviewer, "eve": auth.RoleReviewer,
+			})
+			reviewStore, ok := store.(review.Store)
+			if !ok {
+				t.Fatalf("%T is not a review.Store", store)
+			}
+			gate, err := review.NewGate(reviewStore, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runGate := func(id int64) {
+				t.Helper()
+				cs, err := store.Changeset(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				author, err := reviewStore.Account(ctx, cs.UID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, err := gate.Decide(ctx, cs, author); err != nil || v.Approve || v.Reject {
+					t.Fatalf("the Gate on changeset %d: %+v, %v; want it queued for reviewers", id, v, err)
+				}
+			}
+
+			cs := p.submit("alice", "crossings", `<osmChange version="0.6"><modify>
+				<node id="2932394305" version="1" changeset="%d" lat="37.8239657" lon="-122.2556201">
+					<tag k="crossing" v="marked"/><tag k="highway" v="crossing"/>
+				</node>
+				<node id="2192253661" version="4" changeset="%d" lat="37.8264362" lon="-122.2523635">
+					<tag k="crossing" v="traffic_signals"/><tag k="highway" v="crossing"/><tag k="button_operated" v="yes"/>
+				</node></modify></osmChange>`)
+			runGate(cs)
+			if st := p.approve("wendy", cs); st != geocommunsv1.ReviewState_REVIEW_STATE_SUBMITTED {
+				t.Fatalf("wendy's approval of the west alone answered %v, want submitted", st)
+			}
+			if _, err := p.review.RequestChanges(ctx, as(p, "eve", &geocommunsv1.RequestChangesRequest{ChangesetId: cs, Comment: "No button there."})); err != nil {
+				t.Fatalf("eve requests changes: %v", err)
+			}
+			// alice moves the west crossing, which wendy approved where it
+			// was, and closes.
+			if status, body := p.osm("alice", http.MethodPost, fmt.Sprintf("/api/0.6/changeset/%d/upload", cs), "text/xml",
+				fmt.Sprintf(`<osmChange version="0.6"><modify>
+				<node id="2932394305" version="2" changeset="%d" lat="37.8240657" lon="-122.2556201">
+					<tag k="crossing" v="marked"/><tag k="highway" v="crossing"/>
+				</node></modify></osmChange>`, cs)); status != http.StatusOK {
+				t.Fatalf("alice's fix: %d %s", status, body)
+			}
+			if status, body := p.osm("alice", http.MethodPut, fmt.Sprintf("/api/0.6/changeset/%d/close", cs), "", ""); status != http.StatusOK {
+				t.Fatalf("alice closes again: %d %s", status, body)
+			}
+			for _, sc := range p.scopesOf(cs) {
+				if !strings.HasSuffix(sc, ":") {
+					t.Errorf("resubmitted changeset %d keeps the approval %s given to its earlier content", cs, sc)
+				}
+			}
+			if st := p.approve("eve", cs); st != geocommunsv1.ReviewState_REVIEW_STATE_SUBMITTED {
+				t.Errorf("eve's approval of the east alone made the resubmitted changeset %d %v; wendy has not seen the moved crossing", cs, st)
+			}
+		})
 	}
 }

@@ -149,6 +149,9 @@ func (s *Store) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Chan
 		if err != nil {
 			return err
 		}
+		if err := forgetApprovals(ctx, tx, []int64{id}); err != nil {
+			return err
+		}
 		_, err = s.writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted,
 			ActorUID: uid, State: osmdata.ReviewSubmitted})
 		return err
@@ -157,6 +160,23 @@ func (s *Store) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Chan
 		return osmdata.Changeset{}, err
 	}
 	return c, nil
+}
+
+// forgetApprovals clears the approvals of the submissions before, in the
+// transaction that resubmits: they were given to content the contributor
+// has since changed, and must not count in the moment before the policy
+// records the new submission's scopes. The scopes stay, so the same
+// reviewers are asked until then.
+func forgetApprovals(ctx context.Context, tx pgx.Tx, ids []int64) error {
+	for _, stmt := range []string{
+		`UPDATE changeset_scopes SET approved_by = 0 WHERE changeset_id = ANY($1) AND approved_by <> 0`,
+		`DELETE FROM changeset_approvals WHERE changeset_id = ANY($1)`,
+	} {
+		if _, err := tx.Exec(ctx, stmt, ids); err != nil {
+			return fmt.Errorf("forget the approvals of the earlier submission: %w", err)
+		}
+	}
+	return nil
 }
 
 // CloseDueChangesets closes and submits the open changesets past their
@@ -183,6 +203,9 @@ func (s *Store) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 			return err
 		}
 		slices.Sort(ids)
+		if err := forgetApprovals(ctx, tx, ids); err != nil {
+			return err
+		}
 		events := make([]osmdata.ReviewEvent, len(ids))
 		for i, id := range ids {
 			events[i] = osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted, State: osmdata.ReviewSubmitted}
