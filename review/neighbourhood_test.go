@@ -535,3 +535,36 @@ func hasTag(e *osmdata.Element, k, v string) bool {
 	got, ok := e.Tags.Get(k)
 	return ok && got == v
 }
+
+// TestLoadInputEmptyChangeset: a changeset closed without changes has an
+// empty neighbourhood, and reading it is no error.
+func TestLoadInputEmptyChangeset(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s := b.open(t)
+			acct, err := s.CreateAccount(t.Context(), storage.NewAccount{DisplayName: "empty", Role: "contributor"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := s.CreateChangeset(t.Context(), storage.NewChangeset{UID: acct.ID, User: "empty"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CloseChangeset(t.Context(), cs.ID, acct.ID); err != nil {
+				t.Fatal(err)
+			}
+			in, err := review.LoadInput(t.Context(), s, cs.ID)
+			if err != nil {
+				t.Fatalf("LoadInput of an empty changeset: %v", err)
+			}
+			if len(in.Changes) != 0 || len(in.Before.Nodes)+len(in.Before.Ways)+len(in.After.Nodes)+len(in.After.Ways) != 0 {
+				t.Errorf("empty changeset: %d changes, before %d/%d, after %d/%d nodes/ways", len(in.Changes),
+					len(in.Before.Nodes), len(in.Before.Ways), len(in.After.Nodes), len(in.After.Ways))
+			}
+			if _, err := review.LoadInput(t.Context(), s, cs.ID+1000); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("LoadInput of an unknown changeset: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
