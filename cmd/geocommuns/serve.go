@@ -47,7 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cutEvery, "replication-interval", replication.DefaultInterval, "how often the OSM replication feed (/replication/minute/) gets a file of the merges since the last; 0 cuts one file per merge")
 	fs.DurationVar(&poll, "merge-poll", review.DefaultMergePoll, "how often to look for changesets to merge that another process submitted or approved, or left when it stopped")
 	fs.BoolVar(&readOnly, "read-only", false, "serve the read API only, as for a copy kept by 'geocommuns mirror': no editing, merges, replication feed, Subscribe or NATS; writes to the OSM API answer 405")
-	fs.StringVar(&reviewFile, "review-config", "", "the review configuration `file` (YAML: validation rules, policy, scopes; see review.example.yaml): submissions are validated and queued for the reviewers it names. Without it, trusted contributors' changesets merge, the rest wait for an admin")
+	fs.StringVar(&reviewFile, "review-config", "", "the review configuration `file` (YAML: validation rules, policy, scopes; see review.example.yaml): submissions are validated and queued for the reviewers it names. Without it, every rule runs at its default, trusted contributors' clean changesets merge by themselves and any reviewer reviews the rest")
 	nf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
@@ -64,7 +64,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	logger := lf.logger(e.stderr)
-	var reviewConfig *review.Config
+	// Without a file the review runs on the defaults: every rule, one
+	// approval by any reviewer, trusted contributors' clean changesets
+	// merging by themselves.
+	reviewConfig := review.DefaultConfig()
 	if reviewFile != "" {
 		c, err := review.LoadConfig(reviewFile)
 		if err != nil {
