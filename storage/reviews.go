@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
@@ -97,7 +98,11 @@ type QueueItem struct {
 // Reviews is the store's side of review (issue 6). Each write is one
 // transaction that also writes its review event (ReviewLog).
 type Reviews interface {
-	// SaveValidation replaces the changeset's stored validation.
+	// SaveValidation replaces the changeset's stored validation. A
+	// submission (CloseChangeset, CloseDueChangesets) drops the one before,
+	// with the earlier submission's approvals, in its own transaction:
+	// reviewers decide only once the policy has validated what they see
+	// and recorded the scopes it needs (it records them first).
 	SaveValidation(ctx context.Context, changeset int64, v Validation) error
 	// Validation returns the stored validation (zero At when none).
 	Validation(ctx context.Context, changeset int64) (Validation, error)
@@ -110,11 +115,13 @@ type Reviews interface {
 	ReviewScopes(ctx context.Context, changeset int64) ([]ScopeApproval, error)
 	// Assign makes reviewer the changeset's assignee (event assigned).
 	// The author cannot be assigned (ErrSelfReview); a changeset not
-	// submitted is ErrReviewState.
+	// submitted, or not validated since its latest submission, is
+	// ErrReviewState (CheckReviewable).
 	Assign(ctx context.Context, changeset, reviewer int64) (osmdata.ReviewEvent, error)
 	// Decide records a decision on a submitted changeset, in one
 	// transaction with its event: ErrSelfReview when the reviewer is the
-	// author, ErrReviewState when not submitted. An approval marks its
+	// author, ErrReviewState when not submitted or not validated since its
+	// latest submission (CheckReviewable). An approval marks its
 	// scopes (every scope when Scopes is empty); the changeset becomes
 	// approved when every needed scope is approved and the distinct
 	// approvers reach the required number, and stays submitted otherwise.
@@ -142,4 +149,22 @@ type Reviews interface {
 	// MergedWithoutRejection counts an author's merged changesets since
 	// their last rejected one (earned trust).
 	MergedWithoutRejection(ctx context.Context, author int64) (int, error)
+}
+
+// CheckReviewable is what Assign and Decide require of a changeset, for
+// every store to check under its lock: someone else's, submitted, and
+// validated since its latest submission. Before the validation, the
+// scopes a decision counts for are not known yet: an approval then could
+// pass over a scope's reviewers.
+func CheckReviewable(c osmdata.Changeset, validated bool, reviewer int64) error {
+	if c.UID == reviewer {
+		return fmt.Errorf("changeset %d is user %d's own: %w", c.ID, reviewer, ErrSelfReview)
+	}
+	if c.ReviewState != osmdata.ReviewSubmitted {
+		return fmt.Errorf("changeset %d is %q, not submitted: %w", c.ID, c.ReviewState, ErrReviewState)
+	}
+	if !validated {
+		return fmt.Errorf("changeset %d is being validated; decide once its findings and scopes are shown: %w", c.ID, ErrReviewState)
+	}
+	return nil
 }

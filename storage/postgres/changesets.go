@@ -149,7 +149,7 @@ func (s *Store) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Chan
 		if err != nil {
 			return err
 		}
-		if err := forgetApprovals(ctx, tx, []int64{id}); err != nil {
+		if err := forgetSubmission(ctx, tx, []int64{id}); err != nil {
 			return err
 		}
 		_, err = s.writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted,
@@ -162,18 +162,21 @@ func (s *Store) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.Chan
 	return c, nil
 }
 
-// forgetApprovals clears the approvals of the submissions before, in the
-// transaction that resubmits: they were given to content the contributor
-// has since changed, and must not count in the moment before the policy
-// records the new submission's scopes. The scopes stay, so the same
-// reviewers are asked until then.
-func forgetApprovals(ctx context.Context, tx pgx.Tx, ids []int64) error {
+// forgetSubmission clears the approvals and the validation of the
+// submissions before, in the transaction that resubmits: they were given
+// to content the contributor has since changed, and must not count in the
+// moment before the policy validates the new submission and records its
+// scopes (reviewers cannot decide until then: storage.CheckReviewable).
+// The scopes stay, so the same reviewers are asked meanwhile.
+func forgetSubmission(ctx context.Context, tx pgx.Tx, ids []int64) error {
 	for _, stmt := range []string{
 		`UPDATE changeset_scopes SET approved_by = 0 WHERE changeset_id = ANY($1) AND approved_by <> 0`,
 		`DELETE FROM changeset_approvals WHERE changeset_id = ANY($1)`,
+		`DELETE FROM changeset_findings WHERE changeset_id = ANY($1)`,
+		`DELETE FROM changeset_validations WHERE changeset_id = ANY($1)`,
 	} {
 		if _, err := tx.Exec(ctx, stmt, ids); err != nil {
-			return fmt.Errorf("forget the approvals of the earlier submission: %w", err)
+			return fmt.Errorf("forget the review of the earlier submission: %w", err)
 		}
 	}
 	return nil
@@ -203,7 +206,7 @@ func (s *Store) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 			return err
 		}
 		slices.Sort(ids)
-		if err := forgetApprovals(ctx, tx, ids); err != nil {
+		if err := forgetSubmission(ctx, tx, ids); err != nil {
 			return err
 		}
 		events := make([]osmdata.ReviewEvent, len(ids))

@@ -30,27 +30,17 @@ func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.ex
 // lockReviewed locks changeset id for the rest of tx, before anything
 // else the action writes: the review event counter is locked after it
 // (writeReviewEvents), and a merge or another decision waits for it.
-func lockReviewed(ctx context.Context, tx pgx.Tx, id int64) (c osmdata.Changeset, approvalsRequired int, err error) {
-	c, err = scanChangeset(withExtra{tx.QueryRow(ctx, `SELECT `+changesetColumns+`, approvals_required
-		FROM changesets WHERE id = $1 FOR UPDATE`, id), []any{&approvalsRequired}})
+func lockReviewed(ctx context.Context, tx pgx.Tx, id int64) (c osmdata.Changeset, approvalsRequired int, validated bool, err error) {
+	c, err = scanChangeset(withExtra{tx.QueryRow(ctx, `SELECT `+changesetColumns+`, approvals_required,
+			EXISTS (SELECT 1 FROM changeset_validations v WHERE v.changeset_id = changesets.id)
+		FROM changesets WHERE id = $1 FOR UPDATE`, id), []any{&approvalsRequired, &validated}})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return c, 0, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
+		return c, 0, false, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
-		return c, 0, fmt.Errorf("lock changeset %d: %w", id, err)
+		return c, 0, false, fmt.Errorf("lock changeset %d: %w", id, err)
 	}
-	return c, approvalsRequired, nil
-}
-
-// reviewable is what Assign and Decide require of the locked changeset.
-func reviewable(c osmdata.Changeset, reviewer int64) error {
-	if c.UID == reviewer {
-		return fmt.Errorf("changeset %d is user %d's own: %w", c.ID, reviewer, storage.ErrSelfReview)
-	}
-	if c.ReviewState != osmdata.ReviewSubmitted {
-		return fmt.Errorf("changeset %d is %q, not submitted: %w", c.ID, c.ReviewState, storage.ErrReviewState)
-	}
-	return nil
+	return c, approvalsRequired, validated, nil
 }
 
 // moveReviewState moves the locked changeset to state with the very
@@ -109,7 +99,7 @@ func (s *Store) SaveValidation(ctx context.Context, changeset int64, v storage.V
 		}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, _, err := lockReviewed(ctx, tx, changeset); err != nil {
+		if _, _, _, err := lockReviewed(ctx, tx, changeset); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
@@ -173,7 +163,7 @@ func (s *Store) Validation(ctx context.Context, changeset int64) (storage.Valida
 // every approval of an earlier one.
 func (s *Store) SetReviewScopes(ctx context.Context, changeset int64, scopes []string, approvalsRequired int) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, _, err := lockReviewed(ctx, tx, changeset); err != nil {
+		if _, _, _, err := lockReviewed(ctx, tx, changeset); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
@@ -207,11 +197,11 @@ func (s *Store) ReviewScopes(ctx context.Context, changeset int64) ([]storage.Sc
 func (s *Store) Assign(ctx context.Context, changeset, reviewer int64) (osmdata.ReviewEvent, error) {
 	var written []osmdata.ReviewEvent
 	err := s.inReviewTx(ctx, fmt.Sprintf("assign changeset %d to %d", changeset, reviewer), func(tx pgx.Tx) error {
-		c, _, err := lockReviewed(ctx, tx, changeset)
+		c, _, validated, err := lockReviewed(ctx, tx, changeset)
 		if err != nil {
 			return err
 		}
-		if err := reviewable(c, reviewer); err != nil {
+		if err := storage.CheckReviewable(c, validated, reviewer); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE changesets SET assignee = $2 WHERE id = $1`, changeset, reviewer); err != nil {
@@ -231,11 +221,11 @@ func (s *Store) Assign(ctx context.Context, changeset, reviewer int64) (osmdata.
 func (s *Store) Decide(ctx context.Context, d storage.Decision) (osmdata.Changeset, error) {
 	var c osmdata.Changeset
 	err := s.inReviewTx(ctx, fmt.Sprintf("%s on changeset %d by %d", d.Kind, d.Changeset, d.Reviewer), func(tx pgx.Tx) error {
-		locked, required, err := lockReviewed(ctx, tx, d.Changeset)
+		locked, required, validated, err := lockReviewed(ctx, tx, d.Changeset)
 		if err != nil {
 			return err
 		}
-		if err := reviewable(locked, d.Reviewer); err != nil {
+		if err := storage.CheckReviewable(locked, validated, d.Reviewer); err != nil {
 			return err
 		}
 		ev := osmdata.ReviewEvent{Changeset: d.Changeset, Kind: d.Kind, ActorUID: d.Reviewer, Comment: d.Comment,
@@ -323,7 +313,7 @@ func approveScopes(ctx context.Context, tx pgx.Tx, d storage.Decision, required 
 func (s *Store) Withdraw(ctx context.Context, changeset, author int64) (osmdata.Changeset, error) {
 	var c osmdata.Changeset
 	err := s.inReviewTx(ctx, fmt.Sprintf("withdraw changeset %d", changeset), func(tx pgx.Tx) error {
-		locked, _, err := lockReviewed(ctx, tx, changeset)
+		locked, _, _, err := lockReviewed(ctx, tx, changeset)
 		if err != nil {
 			return err
 		}

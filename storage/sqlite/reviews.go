@@ -28,27 +28,17 @@ func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.ex
 
 // reviewed reads changeset id inside tx, whose BEGIN IMMEDIATE holds the
 // write lock: nothing else moves it until the action commits.
-func reviewed(ctx context.Context, tx *sql.Tx, id int64) (c osmdata.Changeset, approvalsRequired int, err error) {
-	c, err = scanChangeset(withExtra{tx.QueryRowContext(ctx, `SELECT `+changesetColumns+`, approvals_required
-		FROM changesets WHERE id = ?`, id), []any{&approvalsRequired}})
+func reviewed(ctx context.Context, tx *sql.Tx, id int64) (c osmdata.Changeset, approvalsRequired int, validated bool, err error) {
+	c, err = scanChangeset(withExtra{tx.QueryRowContext(ctx, `SELECT `+changesetColumns+`, approvals_required,
+			EXISTS (SELECT 1 FROM changeset_validations v WHERE v.changeset_id = changesets.id)
+		FROM changesets WHERE id = ?`, id), []any{&approvalsRequired, &validated}})
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, 0, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
+		return c, 0, false, fmt.Errorf("changeset %d: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
-		return c, 0, fmt.Errorf("read changeset %d: %w", id, err)
+		return c, 0, false, fmt.Errorf("read changeset %d: %w", id, err)
 	}
-	return c, approvalsRequired, nil
-}
-
-// reviewable is what Assign and Decide require of the changeset.
-func reviewable(c osmdata.Changeset, reviewer int64) error {
-	if c.UID == reviewer {
-		return fmt.Errorf("changeset %d is user %d's own: %w", c.ID, reviewer, storage.ErrSelfReview)
-	}
-	if c.ReviewState != osmdata.ReviewSubmitted {
-		return fmt.Errorf("changeset %d is %q, not submitted: %w", c.ID, c.ReviewState, storage.ErrReviewState)
-	}
-	return nil
+	return c, approvalsRequired, validated, nil
 }
 
 // moveReviewState moves the changeset to state with the very update
@@ -107,7 +97,7 @@ func decodeFindingElements(s string) ([]osmdata.Key, error) {
 // write transaction.
 func (s *Store) SaveValidation(ctx context.Context, changeset int64, v storage.Validation) error {
 	return s.writeTx(ctx, fmt.Sprintf("save the validation of changeset %d", changeset), func(tx *sql.Tx) error {
-		if _, _, err := reviewed(ctx, tx, changeset); err != nil {
+		if _, _, _, err := reviewed(ctx, tx, changeset); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO changeset_validations (changeset_id, risk, computed_at) VALUES (?, ?, unixepoch())
@@ -182,7 +172,7 @@ func (s *Store) Validation(ctx context.Context, changeset int64) (storage.Valida
 // every approval of an earlier one.
 func (s *Store) SetReviewScopes(ctx context.Context, changeset int64, scopes []string, approvalsRequired int) error {
 	return s.writeTx(ctx, fmt.Sprintf("set the review scopes of changeset %d", changeset), func(tx *sql.Tx) error {
-		if _, _, err := reviewed(ctx, tx, changeset); err != nil {
+		if _, _, _, err := reviewed(ctx, tx, changeset); err != nil {
 			return err
 		}
 		for _, stmt := range []struct {
@@ -233,11 +223,11 @@ func (s *Store) ReviewScopes(ctx context.Context, changeset int64) ([]storage.Sc
 func (s *Store) Assign(ctx context.Context, changeset, reviewer int64) (osmdata.ReviewEvent, error) {
 	var written []osmdata.ReviewEvent
 	err := s.inReviewTx(ctx, fmt.Sprintf("assign changeset %d to %d", changeset, reviewer), func(tx *sql.Tx) error {
-		c, _, err := reviewed(ctx, tx, changeset)
+		c, _, validated, err := reviewed(ctx, tx, changeset)
 		if err != nil {
 			return err
 		}
-		if err := reviewable(c, reviewer); err != nil {
+		if err := storage.CheckReviewable(c, validated, reviewer); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE changesets SET assignee = ? WHERE id = ?`, reviewer, changeset); err != nil {
@@ -257,11 +247,11 @@ func (s *Store) Assign(ctx context.Context, changeset, reviewer int64) (osmdata.
 func (s *Store) Decide(ctx context.Context, d storage.Decision) (osmdata.Changeset, error) {
 	var c osmdata.Changeset
 	err := s.inReviewTx(ctx, fmt.Sprintf("%s on changeset %d by %d", d.Kind, d.Changeset, d.Reviewer), func(tx *sql.Tx) error {
-		current, required, err := reviewed(ctx, tx, d.Changeset)
+		current, required, validated, err := reviewed(ctx, tx, d.Changeset)
 		if err != nil {
 			return err
 		}
-		if err := reviewable(current, d.Reviewer); err != nil {
+		if err := storage.CheckReviewable(current, validated, d.Reviewer); err != nil {
 			return err
 		}
 		ev := osmdata.ReviewEvent{Changeset: d.Changeset, Kind: d.Kind, ActorUID: d.Reviewer, Comment: d.Comment,
@@ -350,7 +340,7 @@ func approveScopes(ctx context.Context, tx *sql.Tx, d storage.Decision, required
 func (s *Store) Withdraw(ctx context.Context, changeset, author int64) (osmdata.Changeset, error) {
 	var c osmdata.Changeset
 	err := s.inReviewTx(ctx, fmt.Sprintf("withdraw changeset %d", changeset), func(tx *sql.Tx) error {
-		current, _, err := reviewed(ctx, tx, changeset)
+		current, _, _, err := reviewed(ctx, tx, changeset)
 		if err != nil {
 			return err
 		}

@@ -139,6 +139,7 @@ func (s *memStore) CloseChangeset(ctx context.Context, id, uid int64) (osmdata.C
 	return s.changeOwn(id, uid, func(c *osmdata.Changeset) {
 		c.Open, c.ClosedAt, c.ReviewState = false, memNow(), osmdata.ReviewSubmitted
 		s.ed.undecided[id] = true
+		s.forgetSubmission(id)
 		s.ed.reviews.log(osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventSubmitted, ActorUID: uid, State: osmdata.ReviewSubmitted})
 	})
 }
@@ -159,6 +160,7 @@ func (s *memStore) CloseDueChangesets(ctx context.Context) ([]int64, error) {
 			}
 			s.changesets[id] = c
 			s.ed.undecided[id] = true
+			s.forgetSubmission(id)
 			ids = append(ids, id)
 		}
 	}

@@ -107,15 +107,23 @@ func (s *memStore) ReviewScopes(ctx context.Context, changeset int64) ([]storage
 	return slices.Clone(s.rv.scopes[changeset]), nil
 }
 
-// reviewable checks what Assign and Decide require of a changeset.
-func reviewable(c osmdata.Changeset, reviewer int64) error {
-	if c.UID == reviewer {
-		return fmt.Errorf("changeset %d of user %d: %w", c.ID, reviewer, storage.ErrSelfReview)
+// forgetSubmission drops the validation and the approvals of the
+// submissions before, as a backend's close does; the caller holds the
+// editing lock.
+func (s *memStore) forgetSubmission(id int64) {
+	s.rv.init()
+	delete(s.rv.validations, id)
+	delete(s.rv.approvers, id)
+	for i := range s.rv.scopes[id] {
+		s.rv.scopes[id][i].ApprovedBy = 0
 	}
-	if c.ReviewState != osmdata.ReviewSubmitted {
-		return fmt.Errorf("changeset %d is %q, not submitted: %w", c.ID, c.ReviewState, storage.ErrReviewState)
-	}
-	return nil
+}
+
+// validated says whether the policy validated changeset id's latest
+// submission; the caller holds the editing lock.
+func (s *memStore) validated(id int64) bool {
+	_, ok := s.rv.validations[id]
+	return ok
 }
 
 func (s *memStore) Assign(ctx context.Context, changeset, reviewer int64) (osmdata.ReviewEvent, error) {
@@ -123,7 +131,7 @@ func (s *memStore) Assign(ctx context.Context, changeset, reviewer int64) (osmda
 	if err != nil {
 		return osmdata.ReviewEvent{}, err
 	}
-	if err := reviewable(c, reviewer); err != nil {
+	if err := storage.CheckReviewable(c, s.validated(changeset), reviewer); err != nil {
 		unlock()
 		return osmdata.ReviewEvent{}, err
 	}
@@ -151,7 +159,7 @@ func (s *memStore) Decide(ctx context.Context, d storage.Decision) (osmdata.Chan
 		return c, err
 	}
 	defer unlock()
-	if err := reviewable(c, d.Reviewer); err != nil {
+	if err := storage.CheckReviewable(c, s.validated(d.Changeset), d.Reviewer); err != nil {
 		return osmdata.Changeset{}, err
 	}
 	ev := osmdata.ReviewEvent{Kind: d.Kind, ActorUID: d.Reviewer, Scope: strings.Join(d.Scopes, ","), Comment: d.Comment}

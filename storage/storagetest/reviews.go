@@ -127,12 +127,24 @@ func wantDecideRefused(t *testing.T, s storage.Store, d storage.Decision, want e
 // reviewNode is a submitted changeset of uid creating node id.
 func reviewNode(t *testing.T, s storage.Store, uid, id int64) int64 {
 	t.Helper()
-	return submitted(t, s, uid, nil, []storage.PendingChange{pendingNode(storage.Create, id, 1, 11, float64(id%90))})
+	cs := submitted(t, s, uid, nil, []storage.PendingChange{pendingNode(storage.Create, id, 1, 11, float64(id%90))})
+	validated(t, s, cs)
+	return cs
+}
+
+// validated stores a clean validation of changeset id, as the policy does
+// after each submission: reviewers decide only after it.
+func validated(t *testing.T, s storage.Store, id int64) {
+	t.Helper()
+	if err := s.SaveValidation(t.Context(), id, storage.Validation{}); err != nil {
+		t.Fatalf("SaveValidation(%d): %v", id, err)
+	}
 }
 
 func testReviewValidation(t *testing.T, open Opener) {
 	s := editing(t, open)
-	id := reviewNode(t, s, ana, 5001)
+	id := submitted(t, s, ana, nil, []storage.PendingChange{pendingNode(storage.Create, 5001, 1, 11, 1)})
+	wantDecideRefused(t, s, approve(bo, id), storage.ErrReviewState)
 	if v, err := s.Validation(t.Context(), id); err != nil || !v.At.IsZero() || v.Risk != 0 || len(v.Findings) != 0 {
 		t.Errorf("Validation of a changeset never validated = %+v, %v; want zero", v, err)
 	}
@@ -263,9 +275,16 @@ func testReviewRequestChanges(t *testing.T, open Opener) {
 	wantDecideRefused(t, s, approve(carla, id), storage.ErrReviewState)
 	mustWritePending(t, s, id, ana, pendingNode(storage.Modify, 5001, 2, 11.5, 1))
 
-	// The resubmission needs every approval again.
+	// The resubmission needs every approval again, and a validation of
+	// the new content before anyone decides.
 	mustClose(t, s, id, ana)
+	if v, err := s.Validation(t.Context(), id); err != nil || !v.At.IsZero() {
+		t.Errorf("Validation after the resubmission = %+v, %v; want none: it was of the content before", v, err)
+	}
+	checkReviewScopes(t, s, id, storage.ScopeApproval{Scope: "highways"}, storage.ScopeApproval{Scope: "lisboa"})
+	wantDecideRefused(t, s, approve(carla, id, "highways"), storage.ErrReviewState)
 	mustSetReviewScopes(t, s, id, 2, "lisboa", "highways")
+	validated(t, s, id)
 	checkReviewScopes(t, s, id, storage.ScopeApproval{Scope: "highways"}, storage.ScopeApproval{Scope: "lisboa"})
 	mustDecideReview(t, s, approve(carla, id, "highways"), osmdata.ReviewSubmitted)
 	// bo approved lisboa before: that was the old submission.
