@@ -48,8 +48,14 @@ func (g *Gate) Decide(ctx context.Context, cs osmdata.Changeset, author storage.
 	if err != nil {
 		return Verdict{}, err
 	}
+	// The scopes first: storing the validation is what lets reviewers
+	// decide (storage.CheckReviewable), and their approvals count against
+	// the scopes recorded by then.
 	if err := g.store.SetReviewScopes(ctx, cs.ID, g.config.ScopesFor(in), g.config.Policy.ApprovalsRequired); err != nil {
 		return Verdict{}, fmt.Errorf("scopes of changeset %d: %w", cs.ID, err)
+	}
+	if err := g.save(ctx, cs.ID, report); err != nil {
+		return Verdict{}, err
 	}
 	if report.HasErrors() {
 		if g.config.Policy.AutoRejectErrors {
@@ -96,23 +102,30 @@ func (g *Gate) BeforeMerge(ctx context.Context, id int64) (ok bool, reason strin
 	if err != nil {
 		return false, "", err
 	}
+	if err := g.save(ctx, id, report); err != nil {
+		return false, "", err
+	}
 	if report.HasErrors() {
 		return false, "merge blocked by validation: " + summary(report, validate.Error), nil
 	}
 	return true, "", nil
 }
 
-// validate runs the rules on changeset id and stores the report.
+// validate runs the rules on changeset id.
 func (g *Gate) validate(ctx context.Context, id int64) (*validate.Input, validate.Report, error) {
 	in, err := LoadInput(ctx, g.store, id)
 	if err != nil {
 		return nil, validate.Report{}, fmt.Errorf("validation input of changeset %d: %w", id, err)
 	}
-	report := g.validator.Validate(in)
+	return in, g.validator.Validate(in), nil
+}
+
+// save stores a validation report for reviewers to see.
+func (g *Gate) save(ctx context.Context, id int64, report validate.Report) error {
 	if err := g.store.SaveValidation(ctx, id, storedValidation(report)); err != nil {
-		return nil, report, fmt.Errorf("store validation of changeset %d: %w", id, err)
+		return fmt.Errorf("store validation of changeset %d: %w", id, err)
 	}
-	return in, report, nil
+	return nil
 }
 
 func storedValidation(r validate.Report) storage.Validation {

@@ -226,12 +226,11 @@ func (s *Service) decide(ctx context.Context, caller Caller, id int64, kind osmd
 		if err != nil {
 			return osmdata.Changeset{}, fmt.Errorf("scopes of changeset %d: %w", id, err)
 		}
-		mine := s.config.ScopesOf(caller.Name, caller.Role)
 		if len(needed) == 0 {
-			// Submitted before any scope was recorded (no Gate): the
-			// fallback reviewers decide on all of it.
-			needed = []storage.ScopeApproval{{Scope: FallbackScope}}
+			return osmdata.Changeset{}, fmt.Errorf("changeset %d is being validated; decide once its findings and scopes are shown: %w",
+				id, storage.ErrReviewState)
 		}
+		mine := s.config.ScopesOf(caller.Name, caller.Role)
 		for _, sc := range needed {
 			if slices.Contains(mine, sc.Scope) {
 				d.Scopes = append(d.Scopes, sc.Scope)

@@ -594,10 +594,6 @@ func testRequestChangesAcrossScopes(t *testing.T, p *reviewParty) {
 			if got, want := p.describeScopes(d.Msg.GetScopes()), []string{scopeEastHighways + ":", scopeWest + ":"}; !slices.Equal(got, want) {
 				t.Fatalf("scopes of the resubmitted changeset %d: %q, want %q (wendy's approval of before cleared)", cs, got, want)
 			}
-			// The Gate stores the validation a moment before it records
-			// the scopes again, which forgets approvals: one given in
-			// that moment would be lost.
-			time.Sleep(500 * time.Millisecond)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -705,6 +701,10 @@ func TestReviewResubmissionForgetsApprovals(t *testing.T) {
 					t.Errorf("resubmitted changeset %d keeps the approval %s given to its earlier content", cs, sc)
 				}
 			}
+			// Until the Gate has validated the new content, nobody decides.
+			_, err = p.review.Approve(ctx, as(p, "eve", &geocommunsv1.ApproveRequest{ChangesetId: cs}))
+			wantReviewCode(t, "eve approves before the Gate saw the fix", err, connect.CodeFailedPrecondition)
+			runGate(cs)
 			if st := p.approve("eve", cs); st != geocommunsv1.ReviewState_REVIEW_STATE_SUBMITTED {
 				t.Errorf("eve's approval of the east alone made the resubmitted changeset %d %v; wendy has not seen the moved crossing", cs, st)
 			}
