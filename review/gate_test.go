@@ -251,3 +251,46 @@ func TestGateEarnedTrust(t *testing.T) {
 		})
 	}
 }
+
+// A changeset waiting longer than escalate_after is escalated by the
+// merge job, once, with an event on its log; a younger one is not.
+func TestGateEscalatesWaitingChangesets(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			w := newGateWorld(t, b.open(t), "policy:\n  escalate_after: 48h\n")
+			bob := w.contributor("bob", false)
+			lat, lon := osmdata.FixedToDegrees(w.spot.onLat)+0.3, osmdata.FixedToDegrees(w.spot.onLon)
+			old := w.submit(bob, bench(lat, lon))
+			young := w.submit(bob, bench(lat+0.01, lon))
+			step(t, w.job)
+			backdater, ok := w.store.(interface {
+				BackdateChangeset(ctx context.Context, id int64, d time.Duration) error
+			})
+			if !ok {
+				t.Fatalf("%T cannot backdate changesets", w.store)
+			}
+			if err := backdater.BackdateChangeset(t.Context(), old, 49*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			// New jobs: the first step of a job escalates at once, and
+			// a second job escalates nothing twice.
+			cfg := review.DefaultConfig()
+			cfg.Policy.EscalateAfter = review.Duration(48 * time.Hour)
+			gate, err := review.NewGate(w.store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				step(t, review.NewMergeJob(w.store, gate, time.Hour, nil))
+			}
+			want := []osmdata.ReviewEventKind{osmdata.EventSubmitted, osmdata.EventEscalated}
+			if got := w.events(old); !slices.Equal(got, want) {
+				t.Errorf("events of the changeset waiting 49 h: %v, want %v", got, want)
+			}
+			if got := w.events(young); !slices.Equal(got, want[:1]) {
+				t.Errorf("events of the changeset waiting a moment: %v, want %v", got, want[:1])
+			}
+		})
+	}
+}
