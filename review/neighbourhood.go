@@ -278,7 +278,9 @@ func (n *neighbourhood) add(ctx context.Context, keys []osmdata.Key) error {
 			continue
 		}
 		slices.Sort(want[t])
-		els, err := n.reader.CurrentElements(ctx, t, want[t])
+		els, err := readChunked(ctx, want[t], func(ctx context.Context, ids []int64) ([]osmdata.Element, error) {
+			return n.reader.CurrentElements(ctx, t, ids)
+		})
 		if err != nil {
 			return fmt.Errorf("current %ss: %w", t, err)
 		}
@@ -537,9 +539,15 @@ func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) err
 	if err != nil {
 		return err
 	}
-	n.remember(found, true)
-	for _, e := range found {
-		nodeIDs[e.ID] = true
+	// The boxes hold more nodes than the marked cells: those outside are
+	// kept as known, not members, since the nodes of the ways near reach
+	// out there and need not be read a second time.
+	n.remember(found, false)
+	for i := range found {
+		if near.contains(found[i].Lat, found[i].Lon) {
+			nodeIDs[found[i].ID] = true
+			n.entry(found[i].Key()).member = true
+		}
 	}
 	for _, layer := range [][]*osmdata.Element{n.parentChanges, n.ownChanges} {
 		for _, e := range layer {
@@ -552,7 +560,9 @@ func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) err
 
 	// Ways using touched or near nodes (which includes the ways joined to
 	// touched ones), then every node of every way so far.
-	ways, err := n.reader.WaysUsingNodes(ctx, sortedIDs(nodeIDs))
+	// Split, a way using nodes of two chunks comes twice: remember keeps
+	// the first.
+	ways, err := readChunked(ctx, sortedIDs(nodeIDs), n.reader.WaysUsingNodes)
 	if err != nil {
 		return fmt.Errorf("ways near the changeset: %w", err)
 	}
@@ -672,8 +682,10 @@ func sortedIDs(set map[int64]bool) []int64 {
 	return out
 }
 
-// nodesNear reads the visible current nodes in the marked cells of near,
-// through at most maxBoxReads NodesInBox reads, boxReaders at a time.
+// nodesNear reads the visible current nodes in the boxes covering the
+// marked cells of near, through at most maxBoxReads NodesInBox reads,
+// boxReaders at a time; nodes outside marked cells are for the caller to
+// tell apart.
 func nodesNear(ctx context.Context, r storage.Reader, near *proximity) ([]osmdata.Element, error) {
 	boxes := near.boxes(maxBoxReads)
 	results := make([][]osmdata.Element, len(boxes))
@@ -690,7 +702,7 @@ func nodesNear(ctx context.Context, r storage.Reader, near *proximity) ([]osmdat
 					errs[i] = fmt.Errorf("nodes near the changeset in %+v: %w", boxes[i], err)
 					continue
 				}
-				results[i] = slices.DeleteFunc(found, func(e osmdata.Element) bool { return !near.contains(e.Lat, e.Lon) })
+				results[i] = found
 			}
 		}()
 	}

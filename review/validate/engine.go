@@ -2,15 +2,19 @@ package validate
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 )
 
 // Validator runs the enabled rules of one configuration. It keeps no
 // state between changesets, so one Validator serves concurrent calls as
-// long as its rules do (the shipped ones only read their settings).
+// long as its rules do (the shipped ones only read their settings): a
+// rule must allow that anyway, since Validate runs the element rules
+// side by side.
 type Validator struct {
 	elements   []configuredElement
 	changesets []configuredChangeset
@@ -76,33 +80,64 @@ func New(cfg Config) (*Validator, error) {
 // Before (a second deprecated tag on an element that had one), those whose
 // message Before did not have are the new ones.
 func (v *Validator) Validate(in *Input) Report {
-	var findings []Finding
 	touched := touchedKeys(in.Changes)
 	before, after := snapshotOrEmpty(in.Before), snapshotOrEmpty(in.After)
 	afterTouched := presentIn(after, touched)
 	beforeTouched := presentIn(before, touched)
-	for _, r := range v.elements {
-		name := r.rule.Name()
-		introduced := r.rule.Check(after, afterTouched)
-		if len(introduced) == 0 {
-			continue
-		}
-		var existing []Finding
-		if len(beforeTouched) > 0 {
-			existing = r.rule.Check(before, beforeTouched)
-		}
-		for _, f := range newFindings(introduced, existing) {
-			findings = append(findings, settle(f, name, r.severity))
-		}
+	// The element rules only read the snapshots, and each takes a good
+	// share of a large changeset's time (the geometry rules most): they
+	// run side by side, and their findings are gathered in the
+	// configuration's order, so the report is the same as run in turn.
+	perRule := make([][]Finding, len(v.elements))
+	next := make(chan int, len(v.elements))
+	for i := range v.elements {
+		next <- i
 	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(v.elements)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				perRule[i] = v.elements[i].introduced(before, after, beforeTouched, afterTouched)
+			}
+		}()
+	}
+	var findings []Finding
 	for _, r := range v.changesets {
 		name := r.rule.Name()
 		for _, f := range r.rule.CheckChangeset(in) {
 			findings = append(findings, settle(f, name, r.severity))
 		}
 	}
+	wg.Wait()
+	var ruleFindings []Finding
+	for _, fs := range perRule {
+		ruleFindings = append(ruleFindings, fs...)
+	}
+	findings = append(ruleFindings, findings...)
 	sortFindings(findings)
 	return Report{Findings: findings, Risk: riskScore(findings, v.weights)}
+}
+
+// introduced runs the rule on After and, when it finds something, on
+// Before, and returns the findings After has that Before has not, settled.
+func (r configuredElement) introduced(before, after *Snapshot, beforeTouched, afterTouched []osmdata.Key) []Finding {
+	name := r.rule.Name()
+	found := r.rule.Check(after, afterTouched)
+	if len(found) == 0 {
+		return nil
+	}
+	var existing []Finding
+	if len(beforeTouched) > 0 {
+		existing = r.rule.Check(before, beforeTouched)
+	}
+	out := newFindings(found, existing)
+	for i, f := range out {
+		out[i] = settle(f, name, r.severity)
+	}
+	return out
 }
 
 // settle gives a finding the name of the rule that made it, whatever the
