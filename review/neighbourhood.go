@@ -41,43 +41,54 @@ const metresPerDegreeLat = 111_320
 // Before and After share the elements the changeset leaves as they are:
 // rules read them and must not modify them.
 func LoadInput(ctx context.Context, store storage.Store, changeset int64) (*validate.Input, error) {
-	cs, err := store.Changeset(ctx, changeset)
-	if err != nil {
-		return nil, fmt.Errorf("changeset %d: %w", changeset, err)
+	// The changeset with its author's record, the stacked parents and the
+	// changeset's own changes need nothing of each other: they are read
+	// side by side.
+	type changesetRead struct {
+		cs     osmdata.Changeset
+		merged int
+		err    error
 	}
-	// The author's record needs nothing else: it is read while the rest
-	// is.
-	merged := make(chan countRead, 1)
+	header := make(chan changesetRead, 1)
 	go func() {
-		count, err := authorMergedChangesets(ctx, store, cs)
-		merged <- countRead{count, err}
+		cs, err := store.Changeset(ctx, changeset)
+		if err != nil {
+			header <- changesetRead{err: fmt.Errorf("changeset %d: %w", changeset, err)}
+			return
+		}
+		merged, err := authorMergedChangesets(ctx, store, cs)
+		header <- changesetRead{cs, merged, err}
 	}()
-	own, err := store.ChangesetChanges(ctx, changeset)
-	if err != nil {
-		<-merged
-		return nil, fmt.Errorf("changes of changeset %d: %w", changeset, err)
+	type parentsRead struct {
+		changes []storage.PendingChange
+		err     error
+	}
+	parents := make(chan parentsRead, 1)
+	go func() {
+		changes, err := stackedParentChanges(ctx, store, changeset)
+		parents <- parentsRead{changes, err}
+	}()
+	own, ownErr := store.ChangesetChanges(ctx, changeset)
+	head, stacked := <-header, <-parents
+	switch {
+	case head.err != nil:
+		return nil, head.err
+	case ownErr != nil:
+		return nil, fmt.Errorf("changes of changeset %d: %w", changeset, ownErr)
+	case stacked.err != nil:
+		return nil, stacked.err
 	}
 	n := newNeighbourhood(store)
 	for _, p := range latestPerElement(own) {
 		n.setOwn(p)
 	}
-	parentChanges, err := stackedParentChanges(ctx, store, changeset)
-	if err == nil {
-		for _, p := range latestPerElement(parentChanges) {
-			n.setParent(p)
-		}
-		if err = n.load(ctx); err != nil {
-			err = fmt.Errorf("neighbourhood of changeset %d: %w", changeset, err)
-		}
+	for _, p := range latestPerElement(stacked.changes) {
+		n.setParent(p)
 	}
-	count := <-merged
-	if err != nil {
-		return nil, err
+	if err := n.load(ctx); err != nil {
+		return nil, fmt.Errorf("neighbourhood of changeset %d: %w", changeset, err)
 	}
-	if count.err != nil {
-		return nil, count.err
-	}
-	in := &validate.Input{Changeset: cs, AuthorMergedChangesets: count.n}
+	in := &validate.Input{Changeset: head.cs, AuthorMergedChangesets: head.merged}
 	in.Before, in.After = n.snapshots()
 	slices.SortFunc(n.ownChanges, func(a, b *osmdata.Element) int { return compareKeys(a.Key(), b.Key()) })
 	in.Changes = make([]validate.Change, len(n.ownChanges))
@@ -147,11 +158,6 @@ func stackedParentChanges(ctx context.Context, store storage.Store, changeset in
 		}
 	}
 	return out, nil
-}
-
-type countRead struct {
-	n   int
-	err error
 }
 
 func authorMergedChangesets(ctx context.Context, store storage.Store, cs osmdata.Changeset) (int, error) {
@@ -259,32 +265,76 @@ func (e *entry) versions(fn func(*osmdata.Element)) {
 }
 
 // add puts keys into the neighbourhood and reads, in one statement per
-// type, the current versions of those that need one: not created by the
-// changeset, not pending in a parent (which hides the current version on
-// both sides), not read before.
+// type, the current versions of those that need one.
 func (n *neighbourhood) add(ctx context.Context, keys []osmdata.Key) error {
 	var want [4][]int64
 	for _, k := range keys {
-		e := n.entry(k)
-		e.member = true
-		if e.fetched || e.created || e.parent != nil || e.current != nil {
+		n.join(k, &want)
+	}
+	return n.fetch(ctx, want)
+}
+
+// addNodesOf puts the nodes of the ways among keys, in both versions,
+// into the neighbourhood, and reads those that need it as add does.
+func (n *neighbourhood) addNodesOf(ctx context.Context, keys []osmdata.Key) error {
+	var want [4][]int64
+	for _, k := range keys {
+		if k.Type != osmdata.Way {
 			continue
 		}
-		e.fetched = true
-		want[k.Type] = append(want[k.Type], k.ID)
+		n.entry(k).versions(func(w *osmdata.Element) {
+			for _, id := range w.Nodes {
+				n.join(osmdata.Key{Type: osmdata.Node, ID: id}, &want)
+			}
+		})
 	}
+	return n.fetch(ctx, want)
+}
+
+// join makes k a member of the neighbourhood and adds its id to want when
+// its current version is still to be read: not created by the changeset,
+// not pending in a parent (which hides the current version on both
+// sides), not read or asked for before.
+func (n *neighbourhood) join(k osmdata.Key, want *[4][]int64) {
+	e := n.entry(k)
+	e.member = true
+	if e.fetched || e.created || e.parent != nil || e.current != nil {
+		return
+	}
+	e.fetched = true
+	want[k.Type] = append(want[k.Type], k.ID)
+}
+
+// fetch reads the current versions of want, one read per type side by
+// side, remembered in type order.
+func (n *neighbourhood) fetch(ctx context.Context, want [4][]int64) error {
+	var read [4][][]osmdata.Element
+	var errs [4]error
+	var wg sync.WaitGroup
 	for _, t := range osmdata.ElementTypes {
 		if len(want[t]) == 0 {
 			continue
 		}
 		slices.Sort(want[t])
-		els, err := readChunked(ctx, want[t], func(ctx context.Context, ids []int64) ([]osmdata.Element, error) {
-			return n.reader.CurrentElements(ctx, t, ids)
-		})
-		if err != nil {
-			return fmt.Errorf("current %ss: %w", t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			read[t], errs[t] = readChunked(ctx, want[t], func(ctx context.Context, ids []int64) ([]osmdata.Element, error) {
+				return n.reader.CurrentElements(ctx, t, ids)
+			})
+			if errs[t] != nil {
+				errs[t] = fmt.Errorf("current %ss: %w", t, errs[t])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return err
+	}
+	for _, t := range osmdata.ElementTypes {
+		for _, part := range read[t] {
+			n.remember(part, false)
 		}
-		n.remember(els, false)
 	}
 	return nil
 }
@@ -302,31 +352,11 @@ func (n *neighbourhood) remember(els []osmdata.Element, member bool) {
 	}
 }
 
-// nodesOf lists the nodes of the ways among keys, in both versions.
-func (n *neighbourhood) nodesOf(keys []osmdata.Key) []osmdata.Key {
-	var out []osmdata.Key
-	seen := map[int64]bool{}
-	for _, k := range keys {
-		if k.Type != osmdata.Way {
-			continue
-		}
-		n.entry(k).versions(func(w *osmdata.Element) {
-			for _, id := range w.Nodes {
-				if !seen[id] {
-					seen[id] = true
-					out = append(out, osmdata.Key{Type: osmdata.Node, ID: id})
-				}
-			}
-		})
-	}
-	return out
-}
-
-// memberKeys lists the neighbourhood so far.
-func (n *neighbourhood) memberKeys() []osmdata.Key {
+// memberWays lists the ways of the neighbourhood so far.
+func (n *neighbourhood) memberWays() []osmdata.Key {
 	var out []osmdata.Key
 	for _, e := range n.entries {
-		if e.member {
+		if e.member && e.key.Type == osmdata.Way {
 			out = append(out, e.key)
 		}
 	}
@@ -500,7 +530,7 @@ func readRelations(ctx context.Context, r storage.Reader, touched []osmdata.Key,
 // elements, the ways using any of those nodes and the nodes of
 // every such way.
 func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) error {
-	if err := n.add(ctx, n.nodesOf(touched)); err != nil {
+	if err := n.addNodesOf(ctx, touched); err != nil {
 		return err
 	}
 
@@ -542,11 +572,13 @@ func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) err
 	// The boxes hold more nodes than the marked cells: those outside are
 	// kept as known, not members, since the nodes of the ways near reach
 	// out there and need not be read a second time.
-	n.remember(found, false)
-	for i := range found {
-		if near.contains(found[i].Lat, found[i].Lon) {
-			nodeIDs[found[i].ID] = true
-			n.entry(found[i].Key()).member = true
+	for _, box := range found {
+		n.remember(box, false)
+		for i := range box {
+			if near.contains(box[i].Lat, box[i].Lon) {
+				nodeIDs[box[i].ID] = true
+				n.entry(box[i].Key()).member = true
+			}
 		}
 	}
 	for _, layer := range [][]*osmdata.Element{n.parentChanges, n.ownChanges} {
@@ -566,11 +598,13 @@ func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) err
 	if err != nil {
 		return fmt.Errorf("ways near the changeset: %w", err)
 	}
-	n.remember(ways, true)
+	for _, part := range ways {
+		n.remember(part, true)
+	}
 	for _, k := range n.pendingReferencing(osmdata.Way, osmdata.Node, nodeIDs) {
 		n.entry(k).member = true
 	}
-	return n.add(ctx, n.nodesOf(n.memberKeys()))
+	return n.addNodesOf(ctx, n.memberWays())
 }
 
 // pendingReferencing finds, in the pending layers, the elements of type
@@ -619,27 +653,34 @@ func (n *neighbourhood) meanLatitude() int32 {
 	return int32(sum / count)
 }
 
-// snapshots builds Before and After over the neighbourhood.
+// snapshots builds Before and After over the neighbourhood, side by
+// side: each is a pass over every entry, filling maps of tens of
+// thousands of elements.
 func (n *neighbourhood) snapshots() (before, after *validate.Snapshot) {
 	var sizes [4]int
+	members := make([]*entry, 0, len(n.entries))
 	for _, e := range n.entries {
 		if e.member {
 			sizes[e.key.Type]++
+			members = append(members, e)
 		}
 	}
-	before, after = newSnapshot(sizes), newSnapshot(sizes)
-	for _, e := range n.entries {
-		k := e.key
-		if !e.member {
-			continue
+	fill := func(version func(*entry) *osmdata.Element) *validate.Snapshot {
+		s := newSnapshot(sizes)
+		for _, e := range members {
+			if v := version(e); v != nil {
+				snapshotMap(s, e.key.Type)[e.key.ID] = v
+			}
 		}
-		if b := e.before(); b != nil {
-			snapshotMap(before, k.Type)[k.ID] = b
-		}
-		if a := e.after(); a != nil {
-			snapshotMap(after, k.Type)[k.ID] = a
-		}
+		return s
 	}
+	done := make(chan struct{})
+	go func() {
+		before = fill((*entry).before)
+		close(done)
+	}()
+	after = fill((*entry).after)
+	<-done
 	return before, after
 }
 
@@ -686,7 +727,7 @@ func sortedIDs(set map[int64]bool) []int64 {
 // marked cells of near, through at most maxBoxReads NodesInBox reads,
 // boxReaders at a time; nodes outside marked cells are for the caller to
 // tell apart.
-func nodesNear(ctx context.Context, r storage.Reader, near *proximity) ([]osmdata.Element, error) {
+func nodesNear(ctx context.Context, r storage.Reader, near *proximity) ([][]osmdata.Element, error) {
 	boxes := near.boxes(maxBoxReads)
 	results := make([][]osmdata.Element, len(boxes))
 	errs := make([]error, len(boxes))
@@ -714,5 +755,5 @@ func nodesNear(ctx context.Context, r storage.Reader, near *proximity) ([]osmdat
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return slices.Concat(results...), nil
+	return results, nil
 }

@@ -3,7 +3,6 @@ package review
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 
 	"github.com/geocommuns/geocommuns/osmdata"
@@ -19,14 +18,15 @@ const minChunkIDs = 2000
 // the connection, which several connections do side by side.
 const chunkReaders = 4
 
-// readChunked runs read over sorted ids cut into up to chunkReaders
-// consecutive chunks at once and returns the results in chunk order, so
-// that a read sorted by id stays sorted when each chunk's rows are
-// (duplicates are possible when one row answers ids of several chunks).
-func readChunked(ctx context.Context, ids []int64, read func(context.Context, []int64) ([]osmdata.Element, error)) ([]osmdata.Element, error) {
+// readChunked runs read over ids cut into up to chunkReaders chunks at
+// once and returns each chunk's result, unjoined: copying tens of
+// thousands of elements into one slice costs more than looping over a
+// few. A row answering ids of several chunks comes once per chunk.
+func readChunked(ctx context.Context, ids []int64, read func(context.Context, []int64) ([]osmdata.Element, error)) ([][]osmdata.Element, error) {
 	chunks := min(chunkReaders, len(ids)/minChunkIDs)
 	if chunks <= 1 {
-		return read(ctx, ids)
+		els, err := read(ctx, ids)
+		return [][]osmdata.Element{els}, err
 	}
 	results := make([][]osmdata.Element, chunks)
 	errs := make([]error, chunks)
@@ -44,5 +44,5 @@ func readChunked(ctx context.Context, ids []int64, read func(context.Context, []
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return slices.Concat(results...), nil
+	return results, nil
 }
