@@ -34,9 +34,10 @@ const metresPerDegreeLat = 111_320
 // element and the neighbourhood of what it touches, without it (Before)
 // and with it (After), both on top of the author's stacked parents that
 // are not merged yet (nor rejected: their content will never be the
-// dataset's). Every step is one bulk read (a few per element type), plus
-// at most maxBoxReads NodesInBox reads for the ways near the touched
-// geometry, and two reads per level of stacked parents.
+// dataset's). Every step is one bulk read (a few per element type, and
+// up to chunkReaders side by side for a large one), plus at most
+// maxBoxReads NodesInBox reads for the ways near the touched geometry,
+// and two reads per level of stacked parents.
 //
 // Before and After share the elements the changeset leaves as they are:
 // rules read them and must not modify them.
