@@ -33,6 +33,9 @@ type Config struct {
 	Fallback []string `yaml:"fallback_reviewers"`
 }
 
+// AnyRule in AutoApproveDespite stands for every rule.
+const AnyRule = "*"
+
 // PolicyConfig is what happens to a submitted changeset without a
 // reviewer.
 type PolicyConfig struct {
@@ -40,13 +43,16 @@ type PolicyConfig struct {
 	// least one per needed scope in any case). Default 1.
 	ApprovalsRequired int `yaml:"approvals_required"`
 	// AutoApproveTrusted approves a trusted contributor's changeset when
-	// validation finds no error and no warning (but those of
-	// AutoApproveDespite). Default true.
+	// validation finds no error and no warning but those of
+	// AutoApproveDespite. Default true.
 	AutoApproveTrusted *bool `yaml:"auto_approve_trusted"`
 	// AutoApproveDespite names the rules whose warnings do not stop the
-	// auto-approval of a trusted contributor. Default: new_contributor
-	// and no_source (an account an admin trusted is not new to anyone,
-	// and most editors never set source).
+	// auto-approval of a trusted contributor; "*" is every rule. Default
+	// "*": an account an admin (or its record) made trusted is trusted
+	// with warnings, as bots and imports through trusted accounts need;
+	// errors always stop it. A dataset that wants trusted changesets with
+	// warnings reviewed lists the rules it tolerates instead (for example
+	// new_contributor and no_source).
 	AutoApproveDespite []string `yaml:"auto_approve_despite"`
 	// AutoRejectErrors rejects a changeset whose validation finds an
 	// error; otherwise it waits in the queue, blocked from merging.
@@ -103,7 +109,7 @@ func (c *Config) setDefaults() {
 		c.Policy.ApprovalsRequired = 1
 	}
 	if c.Policy.AutoApproveDespite == nil {
-		c.Policy.AutoApproveDespite = []string{"new_contributor", "no_source"}
+		c.Policy.AutoApproveDespite = []string{AnyRule}
 	}
 	if c.Policy.AutoApproveTrusted == nil {
 		yes := true

@@ -128,7 +128,7 @@ func TestGateTrustedCleanMergesWarningWaits(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			w := newGateWorld(t, b.open(t), "")
+			w := newGateWorld(t, b.open(t), "policy:\n  auto_approve_despite: [new_contributor, no_source]\n")
 			ana, bob := w.contributor("ana", true), w.contributor("bob", false)
 			rita := w.reviewer("rita")
 			lat, lon := osmdata.FixedToDegrees(w.spot.onLat)+0.3, osmdata.FixedToDegrees(w.spot.onLon)

@@ -92,6 +92,7 @@ func scopesConfig(t *testing.T) *review.Config {
 	file := filepath.Join(dir, "review.yaml")
 	if err := os.WriteFile(file, []byte(`policy:
   approvals_required: 1
+  auto_approve_despite: [new_contributor, no_source]
 scopes:
   - name: `+scopeWest+`
     reviewers: [wendy]
