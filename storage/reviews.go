@@ -2,8 +2,10 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
@@ -167,4 +169,35 @@ func CheckReviewable(c osmdata.Changeset, validated bool, reviewer int64) error 
 		return fmt.Errorf("changeset %d is being validated; decide once its findings and scopes are shown: %w", c.ID, ErrReviewState)
 	}
 	return nil
+}
+
+// EncodeFindingElements writes a finding's elements as JSON
+// [[type, id], …], the form both backends store: findings are written in
+// bulk, and an array per row does not fit PostgreSQL's unnest.
+func EncodeFindingElements(keys []osmdata.Key) string {
+	b := []byte{'['}
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendUint(b, uint64(k.Type), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, k.ID, 10)
+		b = append(b, ']')
+	}
+	return string(append(b, ']'))
+}
+
+// DecodeFindingElements reads what EncodeFindingElements wrote.
+func DecodeFindingElements(s string) ([]osmdata.Key, error) {
+	var pairs [][2]int64
+	if err := json.Unmarshal([]byte(s), &pairs); err != nil {
+		return nil, fmt.Errorf("finding elements %q: %w", s, err)
+	}
+	keys := make([]osmdata.Key, 0, len(pairs))
+	for _, p := range pairs {
+		keys = append(keys, osmdata.Key{Type: osmdata.ElementType(p[0]), ID: p[1]})
+	}
+	return keys, nil
 }

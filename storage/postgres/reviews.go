@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -57,35 +56,6 @@ func moveReviewState(ctx context.Context, tx pgx.Tx, id int64, state osmdata.Rev
 	return c, nil
 }
 
-// findingElements encodes a finding's elements as JSON [[type, id], ...].
-func findingElements(keys []osmdata.Key) string {
-	b := []byte{'['}
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendUint(b, uint64(k.Type), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, k.ID, 10)
-		b = append(b, ']')
-	}
-	return string(append(b, ']'))
-}
-
-// decodeFindingElements reads what findingElements wrote.
-func decodeFindingElements(s string) ([]osmdata.Key, error) {
-	var pairs [][2]int64
-	if err := json.Unmarshal([]byte(s), &pairs); err != nil {
-		return nil, fmt.Errorf("finding elements %q: %w", s, err)
-	}
-	var keys []osmdata.Key
-	for _, p := range pairs {
-		keys = append(keys, osmdata.Key{Type: osmdata.ElementType(p[0]), ID: p[1]})
-	}
-	return keys, nil
-}
-
 // SaveValidation replaces the changeset's validation and findings in one
 // transaction, the findings in one statement.
 func (s *Store) SaveValidation(ctx context.Context, changeset int64, v storage.Validation) error {
@@ -93,7 +63,7 @@ func (s *Store) SaveValidation(ctx context.Context, changeset int64, v storage.V
 	rules, severities, elements, messages := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	lons, lats := make([]*float64, n), make([]*float64, n)
 	for i, f := range v.Findings {
-		rules[i], severities[i], elements[i], messages[i] = f.Rule, f.Severity, findingElements(f.Elements), f.Message
+		rules[i], severities[i], elements[i], messages[i] = f.Rule, f.Severity, storage.EncodeFindingElements(f.Elements), f.Message
 		if f.HasLocation {
 			lons[i], lats[i] = &f.Lon, &f.Lat
 		}
@@ -145,7 +115,7 @@ func (s *Store) Validation(ctx context.Context, changeset int64) (storage.Valida
 			continue
 		}
 		f := storage.Finding{Rule: *rule, Severity: *severity, Message: *message}
-		if f.Elements, err = decodeFindingElements(*elements); err != nil {
+		if f.Elements, err = storage.DecodeFindingElements(*elements); err != nil {
 			return storage.Validation{}, fmt.Errorf("validation of changeset %d: %w", changeset, err)
 		}
 		if lon != nil && lat != nil {

@@ -64,35 +64,6 @@ func ceilUnix(t time.Time) int64 {
 	return t.Unix()
 }
 
-// findingElements encodes a finding's elements as JSON [[type, id], ...].
-func findingElements(keys []osmdata.Key) string {
-	b := []byte{'['}
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendUint(b, uint64(k.Type), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, k.ID, 10)
-		b = append(b, ']')
-	}
-	return string(append(b, ']'))
-}
-
-// decodeFindingElements reads what findingElements wrote.
-func decodeFindingElements(s string) ([]osmdata.Key, error) {
-	var pairs [][2]int64
-	if err := json.Unmarshal([]byte(s), &pairs); err != nil {
-		return nil, fmt.Errorf("finding elements %q: %w", s, err)
-	}
-	var keys []osmdata.Key
-	for _, p := range pairs {
-		keys = append(keys, osmdata.Key{Type: osmdata.ElementType(p[0]), ID: p[1]})
-	}
-	return keys, nil
-}
-
 // SaveValidation replaces the changeset's validation and findings in one
 // write transaction.
 func (s *Store) SaveValidation(ctx context.Context, changeset int64, v storage.Validation) error {
@@ -121,7 +92,7 @@ func (s *Store) SaveValidation(ctx context.Context, changeset int64, v storage.V
 			if f.HasLocation {
 				lon, lat = sql.NullFloat64{Float64: f.Lon, Valid: true}, sql.NullFloat64{Float64: f.Lat, Valid: true}
 			}
-			if _, err := stmt.ExecContext(ctx, changeset, i+1, f.Rule, f.Severity, findingElements(f.Elements), f.Message, lon, lat); err != nil {
+			if _, err := stmt.ExecContext(ctx, changeset, i+1, f.Rule, f.Severity, storage.EncodeFindingElements(f.Elements), f.Message, lon, lat); err != nil {
 				return fmt.Errorf("finding %d (%s): %w", i+1, f.Rule, err)
 			}
 		}
@@ -154,7 +125,7 @@ func (s *Store) Validation(ctx context.Context, changeset int64) (storage.Valida
 			continue
 		}
 		f := storage.Finding{Rule: rule.String, Severity: severity.String, Message: message.String}
-		if f.Elements, err = decodeFindingElements(elements.String); err != nil {
+		if f.Elements, err = storage.DecodeFindingElements(elements.String); err != nil {
 			return storage.Validation{}, fmt.Errorf("validation of changeset %d: %w", changeset, err)
 		}
 		if lon.Valid && lat.Valid {
