@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,8 +16,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/geocommuns/geocommuns/auth"
-	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/storage"
 	"github.com/geocommuns/geocommuns/sync/bus"
 	"github.com/geocommuns/geocommuns/sync/changes"
@@ -118,23 +115,11 @@ func measureFeed(ctx context.Context, env *environment, b backend, sizes feedSiz
 	if err != nil {
 		return nil, err
 	}
-	store, cleanup, err := b.open(ctx)
+	store, svc, who, cleanup, err := openAndorraEditor(ctx, env, b)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	if err := importAndorra(ctx, env, store); err != nil {
-		return nil, err
-	}
-	svc, err := editing.NewService(store, editing.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return nil, err
-	}
-	acct, err := store.CreateAccount(ctx, storage.NewAccount{DisplayName: "bench-" + randomSuffix(), Role: string(auth.RoleContributor)})
-	if err != nil {
-		return nil, fmt.Errorf("create account: %w", err)
-	}
-	who := &auth.Identity{UserID: acct.ID, DisplayName: acct.DisplayName, Role: auth.RoleContributor, Scopes: auth.AllScopes}
 	pool := newEditPool(elements)
 	staged := make([]stagedChangeset, sizes.merges+1)
 	for i := range staged {

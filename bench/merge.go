@@ -57,23 +57,11 @@ func runMerge(ctx context.Context, env *environment, b backend) ([]Result, error
 // ones one after another. Every element of every merge is checked against
 // what was uploaded (checkMerges) before a figure is posted.
 func measureMerge(ctx context.Context, env *environment, b backend, sizes mergeSizes) ([]Result, error) {
-	store, cleanup, err := b.open(ctx)
+	store, svc, who, cleanup, err := openAndorraEditor(ctx, env, b)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	if err := importAndorra(ctx, env, store); err != nil {
-		return nil, err
-	}
-	svc, err := editing.NewService(store, editing.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return nil, err
-	}
-	acct, err := store.CreateAccount(ctx, storage.NewAccount{DisplayName: "bench-" + randomSuffix(), Role: string(auth.RoleContributor)})
-	if err != nil {
-		return nil, fmt.Errorf("create account: %w", err)
-	}
-	who := &auth.Identity{UserID: acct.ID, DisplayName: acct.DisplayName, Role: auth.RoleContributor, Scopes: auth.AllScopes}
 	// Everything is staged before anything is timed, so that Andorra in
 	// memory (a hundred megabytes the uploads are built from) is garbage
 	// by then: the garbage collector would otherwise mark it again during
@@ -123,6 +111,33 @@ func stageAll(ctx context.Context, env *environment, store storage.Store, svc *e
 		}
 	}
 	return big, small, nil
+}
+
+// openAndorraEditor opens a new store of b with Andorra imported, the
+// editing service over it and a contributor to stage changesets as: where
+// the merge, feed and validate scenarios start. cleanup drops the store.
+func openAndorraEditor(ctx context.Context, env *environment, b backend) (storage.Store, *editing.Service, *auth.Identity, func(), error) {
+	store, cleanup, err := b.open(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	fail := func(err error) (storage.Store, *editing.Service, *auth.Identity, func(), error) {
+		cleanup()
+		return nil, nil, nil, nil, err
+	}
+	if err := importAndorra(ctx, env, store); err != nil {
+		return fail(err)
+	}
+	svc, err := editing.NewService(store, editing.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return fail(err)
+	}
+	acct, err := store.CreateAccount(ctx, storage.NewAccount{DisplayName: "bench-" + randomSuffix(), Role: string(auth.RoleContributor)})
+	if err != nil {
+		return fail(fmt.Errorf("create account: %w", err))
+	}
+	who := &auth.Identity{UserID: acct.ID, DisplayName: acct.DisplayName, Role: auth.RoleContributor, Scopes: auth.AllScopes}
+	return store, svc, who, cleanup, nil
 }
 
 func importAndorra(ctx context.Context, env *environment, store storage.Store) error {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"runtime/pprof"
 	"sync"
 	"time"
@@ -35,23 +33,11 @@ func runValidate(ctx context.Context, env *environment, b backend) ([]Result, er
 // the findings: some name elements, and every one that does names one the
 // changeset touched.
 func measureValidate(ctx context.Context, env *environment, b backend, size int) ([]Result, error) {
-	store, cleanup, err := b.open(ctx)
+	store, svc, who, cleanup, err := openAndorraEditor(ctx, env, b)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	if err := importAndorra(ctx, env, store); err != nil {
-		return nil, err
-	}
-	svc, err := editing.NewService(store, editing.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return nil, err
-	}
-	acct, err := store.CreateAccount(ctx, storage.NewAccount{DisplayName: "bench-" + randomSuffix(), Role: string(auth.RoleContributor)})
-	if err != nil {
-		return nil, fmt.Errorf("create account: %w", err)
-	}
-	who := &auth.Identity{UserID: acct.ID, DisplayName: acct.DisplayName, Role: auth.RoleContributor, Scopes: auth.AllScopes}
 	cs, err := stageForValidation(ctx, env, svc, who, size)
 	if err != nil {
 		return nil, err
