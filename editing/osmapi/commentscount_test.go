@@ -93,6 +93,22 @@ func TestCommentsCountInListsAndUpdates(t *testing.T) {
 			if err != nil {
 				t.Fatalf("add reviewer: %v", err)
 			}
+			// The Gate validates a submission before reviewers decide.
+			gate, err := review.NewGate(s.store.(review.Store), review.DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := s.store.Changeset(t.Context(), quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			author, err := s.store.Account(t.Context(), cs.UID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := gate.Decide(t.Context(), cs, author); err != nil {
+				t.Fatalf("the Gate on changeset %d: %v", quiet, err)
+			}
 			if _, err := reviews.RequestChanges(t.Context(), review.Caller{UID: rita.ID, Name: "rita", Role: review.RoleReviewer},
 				quiet, "Add a source tag"); err != nil {
 				t.Fatalf("request changes on changeset %d: %v", quiet, err)
