@@ -201,3 +201,18 @@ func DecodeFindingElements(s string) ([]osmdata.Key, error) {
 	}
 	return keys, nil
 }
+
+// DecisionState is the review state a decision of kind moves a changeset
+// to, for every store's Decide: an approval's is ReviewApproved, reached
+// only once every needed scope and enough reviewers have approved.
+func DecisionState(kind osmdata.ReviewEventKind) (osmdata.ReviewState, error) {
+	switch kind {
+	case osmdata.EventChangesRequested:
+		return osmdata.ReviewChangesRequested, nil
+	case osmdata.EventRejected:
+		return osmdata.ReviewRejected, nil
+	case osmdata.EventApproved:
+		return osmdata.ReviewApproved, nil
+	}
+	return "", fmt.Errorf("%q is not a decision (approved, changes_requested or rejected)", kind)
+}

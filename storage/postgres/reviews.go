@@ -200,13 +200,11 @@ func (s *Store) Decide(ctx context.Context, d storage.Decision) (osmdata.Changes
 		}
 		ev := osmdata.ReviewEvent{Changeset: d.Changeset, Kind: d.Kind, ActorUID: d.Reviewer, Comment: d.Comment,
 			Scope: strings.Join(d.Scopes, ",")}
-		var state osmdata.ReviewState
-		switch d.Kind {
-		case osmdata.EventChangesRequested:
-			state = osmdata.ReviewChangesRequested
-		case osmdata.EventRejected:
-			state = osmdata.ReviewRejected
-		case osmdata.EventApproved:
+		state, err := storage.DecisionState(d.Kind)
+		if err != nil {
+			return err
+		}
+		if state == osmdata.ReviewApproved {
 			counted, done, err := approveScopes(ctx, tx, d, required)
 			if err != nil {
 				return err
@@ -217,9 +215,6 @@ func (s *Store) Decide(ctx context.Context, d storage.Decision) (osmdata.Changes
 				_, err = s.writeReviewEvents(ctx, tx, ev)
 				return err
 			}
-			state = osmdata.ReviewApproved
-		default:
-			return fmt.Errorf("%q is not a decision (approved, changes_requested or rejected)", d.Kind)
 		}
 		if c, err = moveReviewState(ctx, tx, d.Changeset, state); err != nil {
 			return err

@@ -163,14 +163,12 @@ func (s *memStore) Decide(ctx context.Context, d storage.Decision) (osmdata.Chan
 		return osmdata.Changeset{}, err
 	}
 	ev := osmdata.ReviewEvent{Kind: d.Kind, ActorUID: d.Reviewer, Scope: strings.Join(d.Scopes, ","), Comment: d.Comment}
-	switch d.Kind {
-	case osmdata.EventChangesRequested:
-		return s.moveState(c, osmdata.ReviewChangesRequested, ev), nil
-	case osmdata.EventRejected:
-		return s.moveState(c, osmdata.ReviewRejected, ev), nil
-	case osmdata.EventApproved:
-	default:
-		return osmdata.Changeset{}, fmt.Errorf("decide on changeset %d: %q is no decision", d.Changeset, d.Kind)
+	state, err := storage.DecisionState(d.Kind)
+	if err != nil {
+		return osmdata.Changeset{}, fmt.Errorf("decide on changeset %d: %w", d.Changeset, err)
+	}
+	if state != osmdata.ReviewApproved {
+		return s.moveState(c, state, ev), nil
 	}
 	needed := s.rv.scopes[d.Changeset]
 	var counted []string
