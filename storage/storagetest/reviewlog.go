@@ -484,18 +484,26 @@ func testWaitReviewEvent(t *testing.T, open Opener) {
 		t.Errorf("WaitReviewEvent after 0 with event 1 written: %d, %v", r.seq, r.err)
 	}
 	next, later := wait(ctx, 1), wait(ctx, 2)
-	comment := func() {
+	// comment writes an event in another goroutine; the returned channel
+	// closes when its call has returned: a waiter can wake (on the commit's
+	// notification) before the client sees the commit, and the test must
+	// not end, cancelling its context, in between.
+	comment := func() <-chan struct{} {
+		done := make(chan struct{})
 		go func() {
+			defer close(done)
 			if _, err := s.AddReviewEvent(ctx, osmdata.ReviewEvent{Changeset: c.ID, Kind: osmdata.EventCommented, ActorUID: bo, Comment: "ok"}); err != nil {
 				t.Errorf("AddReviewEvent: %v", err)
 			}
 		}()
+		return done
 	}
-	comment()
+	first := comment()
 	if r := receive("WaitReviewEvent for the second event", next); r.err != nil || r.seq != 2 {
 		t.Errorf("WaitReviewEvent after 1: %d, %v; want 2", r.seq, r.err)
 	}
 	notYet("WaitReviewEvent after 2 with event 2 the latest", later)
+	<-first
 
 	cctx, ccancel := context.WithCancel(ctx)
 	cancelled := wait(cctx, 2)
@@ -504,8 +512,9 @@ func testWaitReviewEvent(t *testing.T, open Opener) {
 		t.Errorf("WaitReviewEvent cancelled: %d, %v; want context.Canceled", r.seq, r.err)
 	}
 
-	comment()
+	second := comment()
 	if r := receive("WaitReviewEvent for the third event", later); r.err != nil || r.seq != 3 {
 		t.Errorf("WaitReviewEvent after 2: %d, %v; want 3", r.seq, r.err)
 	}
+	<-second
 }
