@@ -394,7 +394,25 @@ func (n *neighbourhood) load(ctx context.Context) error {
 	for _, e := range n.ownChanges {
 		touched = append(touched, e.Key())
 	}
-	if err := n.add(ctx, touched); err != nil {
+	// The nodes of touched ways as the pending layers have them are known
+	// now and read with the touched elements: only those of the current
+	// versions (a way's nodes before the changeset edits its list) wait
+	// for a second read, which a retag or a new way does not need.
+	first := slices.Clone(touched)
+	for _, k := range touched {
+		if k.Type != osmdata.Way {
+			continue
+		}
+		e := n.entry(k)
+		for _, w := range []*osmdata.Element{visible(e.parent), visible(e.own)} {
+			if w != nil {
+				for _, id := range w.Nodes {
+					first = append(first, osmdata.Key{Type: osmdata.Node, ID: id})
+				}
+			}
+		}
+	}
+	if err := n.add(ctx, first); err != nil {
 		return err
 	}
 	// The relations of touched elements and the rings of multipolygons
@@ -548,13 +566,20 @@ func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) err
 	}
 
 	// Nodes near the touched geometry: the nodes touched, and those of
-	// touched ways (whose segments count, not only their vertices).
-	near := newProximity(n.meanLatitude())
+	// touched ways (whose segments count, not only their vertices). The
+	// marks are gathered first, so that the grid knows their area.
+	var marks []mark
+	area := osmdata.Box{MinLat: math.MaxInt32, MinLon: math.MaxInt32, MaxLat: math.MinInt32, MaxLon: math.MinInt32}
+	add := func(m mark) {
+		marks = append(marks, m)
+		area.MinLat, area.MaxLat = min(area.MinLat, m.lat1, m.lat2), max(area.MaxLat, m.lat1, m.lat2)
+		area.MinLon, area.MaxLon = min(area.MinLon, m.lon1, m.lon2), max(area.MaxLon, m.lon1, m.lon2)
+	}
 	for _, k := range touched {
 		n.entry(k).versions(func(e *osmdata.Element) {
 			switch e.Type {
 			case osmdata.Node:
-				near.markPoint(e.Lat, e.Lon)
+				add(mark{e.Lat, e.Lon, e.Lat, e.Lon})
 			case osmdata.Way:
 				var prev *osmdata.Element
 				for _, id := range e.Nodes {
@@ -563,14 +588,22 @@ func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) err
 						continue
 					}
 					if prev != nil {
-						near.markSegment(prev.Lat, prev.Lon, nd.Lat, nd.Lon)
+						add(mark{prev.Lat, prev.Lon, nd.Lat, nd.Lon})
 					} else {
-						near.markPoint(nd.Lat, nd.Lon)
+						add(mark{nd.Lat, nd.Lon, nd.Lat, nd.Lon})
 					}
 					prev = nd
 				}
 			}
 		})
+	}
+	near := newProximity(n.meanLatitude(), area)
+	for _, m := range marks {
+		if m.lat1 == m.lat2 && m.lon1 == m.lon2 {
+			near.markPoint(m.lat1, m.lon1)
+		} else {
+			near.markSegment(m.lat1, m.lon1, m.lat2, m.lon2)
+		}
 	}
 	nodeIDs := map[int64]bool{}
 	for _, k := range touched {
@@ -619,6 +652,10 @@ func (n *neighbourhood) loadWays(ctx context.Context, touched []osmdata.Key) err
 	}
 	return n.addNodesOf(ctx, n.memberWays())
 }
+
+// mark is a segment, or a point when both ends are one, whose
+// neighbourhood is read.
+type mark struct{ lat1, lon1, lat2, lon2 int32 }
 
 // pendingReferencing finds, in the pending layers, the elements of type
 // of (ways or relations) whose content refers to an element of type t

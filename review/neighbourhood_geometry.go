@@ -18,10 +18,7 @@ const fineCellLat = 2000
 type proximity struct {
 	cellLat, cellLon     int64
 	marginLat, marginLon int64
-	// cells holds the marked cells, packed (cellKey): a map of integers
-	// hashes faster than one of pairs, and marking is most of the work
-	// LoadInput does itself.
-	cells map[uint64]struct{}
+	cells cellSet
 }
 
 type gridCell struct{ x, y int64 }
@@ -31,17 +28,22 @@ type gridCell struct{ x, y int64 }
 func cellKey(x, y int64) uint64 { return uint64(uint32(int32(x)))<<32 | uint64(uint32(int32(y))) }
 
 // newProximity sizes the cells and the margin (NearDistanceMetres) for
-// the latitude lat, where a degree of longitude is shorter.
-func newProximity(lat int32) *proximity {
+// the latitude lat, where a degree of longitude is shorter. The marks
+// will fall within the margin of area, whose cells a bitmap holds when
+// there are few enough of them.
+func newProximity(lat int32, area osmdata.Box) *proximity {
 	cos := max(math.Cos(osmdata.FixedToDegrees(lat)*math.Pi/180), 0.05)
 	marginLat := float64(NearDistanceMetres) / metresPerDegreeLat * osmdata.CoordScale
-	return &proximity{
+	p := &proximity{
 		cellLat:   fineCellLat,
 		cellLon:   int64(math.Ceil(fineCellLat / cos)),
 		marginLat: int64(math.Ceil(marginLat)),
 		marginLon: int64(math.Ceil(marginLat / cos)),
-		cells:     make(map[uint64]struct{}, 1<<16),
 	}
+	lo := p.cellOf(int64(area.MinLat)-p.marginLat, int64(area.MinLon)-p.marginLon)
+	hi := p.cellOf(int64(area.MaxLat)+p.marginLat, int64(area.MaxLon)+p.marginLon)
+	p.cells = newCellSet(lo, hi)
+	return p
 }
 
 func floorDiv(a, b int64) int64 {
@@ -62,7 +64,7 @@ func (p *proximity) markPoint(lat, lon int32) {
 	hi := p.cellOf(int64(lat)+p.marginLat, int64(lon)+p.marginLon)
 	for x := lo.x; x <= hi.x; x++ {
 		for y := lo.y; y <= hi.y; y++ {
-			p.cells[cellKey(x, y)] = struct{}{}
+			p.cells.mark(x, y)
 		}
 	}
 }
@@ -107,7 +109,7 @@ func (p *proximity) markSegment(lat1, lon1, lat2, lon2 int32) {
 		xLo := floorDiv(int64(math.Floor(min(lonA, lonB)))-p.marginLon, p.cellLon)
 		xHi := floorDiv(int64(math.Ceil(max(lonA, lonB)))+p.marginLon, p.cellLon)
 		for x := xLo; x <= xHi; x++ {
-			p.cells[cellKey(x, y)] = struct{}{}
+			p.cells.mark(x, y)
 		}
 	}
 }
@@ -115,8 +117,7 @@ func (p *proximity) markSegment(lat1, lon1, lat2, lon2 int32) {
 // contains says whether a position falls in a marked cell.
 func (p *proximity) contains(lat, lon int32) bool {
 	c := p.cellOf(int64(lat), int64(lon))
-	_, ok := p.cells[cellKey(c.x, c.y)]
-	return ok
+	return p.cells.has(c.x, c.y)
 }
 
 // boxes covers the marked cells with at most limit boxes: the cells are
@@ -127,8 +128,7 @@ func (p *proximity) contains(lat, lon int32) bool {
 func (p *proximity) boxes(limit int) []osmdata.Box {
 	for shift := uint(minBlockShift); ; shift++ {
 		blocks := map[gridCell]*osmdata.Box{}
-		for key := range p.cells {
-			c := gridCell{int64(int32(key >> 32)), int64(int32(key))}
+		p.cells.each(func(c gridCell) {
 			// Shifted from non-negative numbers, so that the cells either
 			// side of the equator or of Greenwich share blocks too.
 			b := gridCell{(c.x + 1<<32) >> shift, (c.y + 1<<32) >> shift}
@@ -137,11 +137,11 @@ func (p *proximity) boxes(limit int) []osmdata.Box {
 			box, ok := blocks[b]
 			if !ok {
 				blocks[b] = &osmdata.Box{MinLat: minLat, MinLon: minLon, MaxLat: maxLat, MaxLon: maxLon}
-				continue
+				return
 			}
 			box.MinLat, box.MinLon = min(box.MinLat, minLat), min(box.MinLon, minLon)
 			box.MaxLat, box.MaxLon = max(box.MaxLat, maxLat), max(box.MaxLon, maxLon)
-		}
+		})
 		if len(blocks) <= limit || shift >= 40 {
 			out := make([]osmdata.Box, 0, len(blocks))
 			for _, b := range blocks {
