@@ -16,6 +16,10 @@ const (
 	EventWithdrawn        ReviewEventKind = "withdrawn"  // by its author
 	EventAssigned         ReviewEventKind = "assigned"   // a reviewer took it
 	EventEscalated        ReviewEventKind = "escalated"  // waited longer than the policy allows
+	// EventSplit: a partial approval moved the elements it left out to a
+	// new changeset of the author; the comment of the event on each side
+	// names the other changeset ("changeset 42").
+	EventSplit ReviewEventKind = "split"
 )
 
 // ReviewEvent is one entry of the review log: every change of a
@@ -45,12 +49,12 @@ type ReviewEvent struct {
 func StateEvent(state ReviewState) ReviewEventKind { return ReviewEventKind(state) }
 
 // KeepsState reports whether an event of kind k leaves the review state
-// as it is (commented, assigned, escalated). Every other kind is written
+// as it is (commented, assigned, escalated, split). Every other kind is written
 // by the store method that moves the state, in the same transaction, so
 // that the log and the changesets never disagree.
 func (k ReviewEventKind) KeepsState() bool {
 	switch k {
-	case EventCommented, EventAssigned, EventEscalated:
+	case EventCommented, EventAssigned, EventEscalated, EventSplit:
 		return true
 	}
 	return false

@@ -79,6 +79,10 @@ type Detail struct {
 	Scopes     []storage.ScopeApproval
 	Elements   []ElementDetail
 	Events     []osmdata.ReviewEvent
+	// Conflicts is the report of the changeset's last conflicted merge
+	// (storage.Merger.MergeConflicts), with the structured lines of edit
+	// conflicts; empty unless it is conflicted.
+	Conflicts []storage.MergeConflict
 }
 
 // ElementDetail is one element of a changeset: what the author based the

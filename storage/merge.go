@@ -51,7 +51,22 @@ const (
 	// ConflictParentFailed: a parent changeset ended rejected or
 	// conflicted.
 	ConflictParentFailed ConflictKind = "parent_failed"
+	// ConflictEdited: the element changed since the change's base and the
+	// three-way merge (review/rebase) found fields both sides changed
+	// differently; Fields and the three contents say which.
+	ConflictEdited ConflictKind = "edited"
 )
+
+// ConflictField is one field of an element that the pending change and
+// the dataset changed differently since the base: Kind is "tag",
+// "position", "nodes", "members" or "deleted", Key the tag key of a tag;
+// the values are as a person reads them, Absent* telling a missing value
+// (a tag not set, an element deleted) from an empty one.
+type ConflictField struct {
+	Kind, Key                                      string
+	Base, Current, Pending                         string
+	AbsentInBase, AbsentInCurrent, AbsentInPending bool
+}
 
 // MergeConflict is one line of a conflicted changeset's report.
 type MergeConflict struct {
@@ -64,6 +79,13 @@ type MergeConflict struct {
 	// Parent is the parent changeset, for the parent kinds.
 	Parent  int64
 	Message string
+	// Fields, Base, Current and Pending are the structured report of a
+	// ConflictEdited line: what both sides changed, and the element's
+	// content at the base, now, and as the changeset has it (nil when
+	// absent: a create has no base, a deleted element no content). The
+	// store keeps them with the line.
+	Fields                 []ConflictField
+	Base, Current, Pending *osmdata.Element
 }
 
 // ConflictError lists why a merge did not happen.
@@ -92,6 +114,18 @@ func (e *ConflictError) Unwrap() error { return ErrMergeConflict }
 func (e *ConflictError) OnlyWaitsForParents() bool {
 	for _, c := range e.Conflicts {
 		if c.Kind != ConflictParentNotMerged {
+			return false
+		}
+	}
+	return len(e.Conflicts) > 0
+}
+
+// OnlyMovedBases reports whether every conflict is a base that moved
+// (ConflictBaseMoved not naming a parent): the merge job may rebase the
+// changes and try again.
+func (e *ConflictError) OnlyMovedBases() bool {
+	for _, c := range e.Conflicts {
+		if c.Kind != ConflictBaseMoved || c.Parent != 0 {
 			return false
 		}
 	}
