@@ -100,4 +100,6 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ReviewLog", func(t *testing.T) { t.Parallel(); testReviewLog(t, open) })
 	t.Run("AuthorStats", func(t *testing.T) { t.Parallel(); testAuthorStats(t, open) })
 	t.Run("Reviews", func(t *testing.T) { t.Parallel(); testReviews(t, open) })
+	t.Run("Rebase", func(t *testing.T) { t.Parallel(); testRebase(t, open) })
+	t.Run("Split", func(t *testing.T) { t.Parallel(); testSplit(t, open) })
 }
