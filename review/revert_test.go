@@ -45,12 +45,18 @@ func TestRevertKeepsLaterEditOfAnotherTag(t *testing.T) {
 			rita, rob := w.reviewer("rita"), w.reviewer("rob")
 
 			_, res := w.edit(ana, createNode(-1, 2, 2, tag("amenity", "bench")),
-				createNode(-2, 2, 2.001, tag("amenity", "waste_basket"), tag("name", "Alpha")))
+				createNode(-2, 2, 2.001, tag("amenity", "waste_basket"), tag("name", "Alpha")),
+				createNode(-3, 2.001, 2), createNode(-4, 2.001, 2.001),
+				wayOp(storage.Create, -1, 0, []int64{-3, -4}, tag("highway", "service")))
 			bench, basket := res.Entries[0].NewID, res.Entries[1].NewID
+			g1, g2, lane := res.Entries[2].NewID, res.Entries[3].NewID, res.Entries[4].NewID
+			// The original also deletes a lane and its nodes, which the
+			// revert brings back as they were.
 			original, res := w.edit(carl,
 				modifyNode(bench, 1, 2, 2, tag("amenity", "bench"), tag("backrest", "yes")),
 				modifyNode(basket, 1, 2, 2.001, tag("amenity", "waste_basket"), tag("name", "Beta")),
-				createNode(-1, 2, 2.002, tag("amenity", "bench")))
+				createNode(-1, 2, 2.002, tag("amenity", "bench")),
+				wayOp(storage.Delete, lane, 1, nil), nodeDeletion(g1, 1), nodeDeletion(g2, 1))
 			created := res.Entries[2].NewID
 			later, _ := w.edit(dan,
 				modifyNode(bench, 2, 2, 2, tag("amenity", "bench"), tag("backrest", "yes"), tag("colour", "green")),
@@ -71,7 +77,9 @@ func TestRevertKeepsLaterEditOfAnotherTag(t *testing.T) {
 			if err != nil {
 				t.Fatalf("revert changeset %d: %v", original, err)
 			}
-			if want := []osmdata.Key{nodeKey(bench), nodeKey(created)}; !slices.Equal(rev.Reverted, want) {
+			want := []osmdata.Key{nodeKey(bench), nodeKey(g1), nodeKey(g2), nodeKey(created), wayKey(lane)}
+			sortKeys(want)
+			if !slices.Equal(rev.Reverted, want) {
 				t.Errorf("reverted %v, want %v", rev.Reverted, want)
 			}
 			if len(rev.Skipped) != 1 || rev.Skipped[0].Element != nodeKey(basket) || rev.Skipped[0].By != later ||
@@ -96,6 +104,15 @@ func TestRevertKeepsLaterEditOfAnotherTag(t *testing.T) {
 			}
 			if got := w.current(osmdata.Node, basket); tagMap(got.Tags)["name"] != "Gamma" || got.Version != 3 {
 				t.Errorf("node %d after the revert: v%d %v, want v3 name=Gamma", basket, got.Version, got.Tags)
+			}
+			if got := w.current(osmdata.Way, lane); !got.Visible || got.Version != 3 || !slices.Equal(got.Nodes, []int64{g1, g2}) ||
+				tagMap(got.Tags)["highway"] != "service" {
+				t.Errorf("way %d after the revert: %+v, want v3 highway=service on nodes %d, %d", lane, got, g1, g2)
+			}
+			for _, n := range []int64{g1, g2} {
+				if got := w.current(osmdata.Node, n); !got.Visible || got.Version != 3 {
+					t.Errorf("node %d after the revert: %+v, want visible v3", n, got)
+				}
 			}
 		})
 	}
