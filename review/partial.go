@@ -44,8 +44,9 @@ type PartialApproval struct {
 // node or way deletion brings this changeset's edits of the ways and
 // relations that used it, which release it), and returns the rest to the
 // contributor in a new changeset (storage.Splitter.ApprovePart) with
-// comment. The caller must be allowed to approve as Approve checks; chosen
-// must name elements of the changeset (ErrBadRequest otherwise).
+// comment, required then as for RequestChanges. The caller must be
+// allowed to approve as Approve checks; chosen must name elements of the
+// changeset (ErrBadRequest otherwise).
 func (s *Service) ApproveElements(ctx context.Context, caller Caller, id int64, chosen []osmdata.Key, comment string) (PartialApproval, error) {
 	var out PartialApproval
 	d, err := s.decision(ctx, caller, id, osmdata.EventApproved, comment)
@@ -93,6 +94,12 @@ func (s *Service) ApproveElements(ctx context.Context, caller Caller, id int64, 
 			s.kick()
 		}
 		return out, nil
+	}
+	if strings.TrimSpace(comment) == "" {
+		// The rest goes back to the contributor as changes requested,
+		// which always says what to change.
+		return out, fmt.Errorf("a comment to the contributor is required to return the %d elements left out: %w",
+			len(changes)-len(out.Accepted), ErrBadRequest)
 	}
 	splitter, ok := s.store.(storage.Splitter)
 	if !ok {

@@ -154,7 +154,11 @@ func TestApproveElementsNodeDeletionBringsReleasingWay(t *testing.T) {
 				t.Errorf("a contributor approving part of a changeset: %v, want ErrForbidden", err)
 			}
 
-			got, err := m.svc.ApproveElements(ctx, m.rita, m.cs, []osmdata.Key{nodeKey(m.a2)}, "the deletion is right")
+			if _, err := m.svc.ApproveElements(ctx, m.rita, m.cs, []osmdata.Key{nodeKey(m.a2)}, " "); !errors.Is(err, review.ErrBadRequest) {
+				t.Errorf("returning part of a changeset without a comment: %v, want ErrBadRequest", err)
+			}
+			m.mustState(m.cs, osmdata.ReviewSubmitted)
+			got, err := m.svc.ApproveElements(ctx, m.rita, m.cs, []osmdata.Key{nodeKey(m.a2)}, "the deletion is right; the path needs a source")
 			if err != nil {
 				t.Fatalf("approve node %d's deletion: %v", m.a2, err)
 			}

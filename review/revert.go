@@ -61,9 +61,13 @@ func (s *Service) RevertChangeset(ctx context.Context, caller Caller, id int64, 
 	}
 	out.Reverted, out.Skipped = plan.active(), plan.skipped()
 	if len(out.Reverted) == 0 {
-		why := make([]string, len(out.Skipped))
+		var why []string
 		for i, sk := range out.Skipped {
-			why[i] = sk.Element.String() + ": " + sk.Reason
+			if i == 5 {
+				why = append(why, fmt.Sprintf("and %d more", len(out.Skipped)-i))
+				break
+			}
+			why = append(why, sk.Element.String()+": "+sk.Reason)
 		}
 		return out, fmt.Errorf("nothing of changeset %d is left to revert (%s): %w", id, strings.Join(why, "; "), ErrBadRequest)
 	}
@@ -89,7 +93,9 @@ func (s *Service) RevertChangeset(ctx context.Context, caller Caller, id int64, 
 
 // stageRevert writes the plan's results as the pending changes of
 // changeset revert, as an upload citing each element's current version
-// would: provisional version current+1, based on current.
+// would: provisional version current+1, based on current. An element
+// that moves on before the revert merges is the merge job's to rebase or
+// report, as for any changeset.
 func (s *Service) stageRevert(ctx context.Context, caller Caller, revert int64, plan *revertPlan) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	keys := plan.active()
