@@ -18,7 +18,7 @@ const fineCellLat = 2000
 type proximity struct {
 	cellLat, cellLon     int64
 	marginLat, marginLon int64
-	cells cellSet
+	cells                cellSet
 }
 
 type gridCell struct{ x, y int64 }

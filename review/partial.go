@@ -128,37 +128,3 @@ func (s *Service) ApproveElements(ctx context.Context, caller Caller, id int64, 
 	}
 	return out, nil
 }
-
-// decision checks, as decide does, that the caller may record a decision
-// of kind on changeset id, and returns it with the scopes it counts for.
-// decide keeps its own copy: service.go is not this file's to change.
-func (s *Service) decision(ctx context.Context, caller Caller, id int64, kind osmdata.ReviewEventKind, comment string) (storage.Decision, error) {
-	d := storage.Decision{Changeset: id, Reviewer: caller.UID, Kind: kind, Comment: comment}
-	if !caller.reviews() {
-		return d, fmt.Errorf("only reviewers decide on changesets: %w", ErrForbidden)
-	}
-	if caller.Role == RoleAdmin {
-		return d, nil
-	}
-	needed, err := s.store.ReviewScopes(ctx, id)
-	if err != nil {
-		return d, fmt.Errorf("scopes of changeset %d: %w", id, err)
-	}
-	if len(needed) == 0 {
-		return d, fmt.Errorf("changeset %d is being validated; decide once its findings and scopes are shown: %w",
-			id, storage.ErrReviewState)
-	}
-	mine := s.config.ScopesOf(caller.Name, caller.Role)
-	names := make([]string, len(needed))
-	for i, sc := range needed {
-		names[i] = sc.Scope
-		if slices.Contains(mine, sc.Scope) {
-			d.Scopes = append(d.Scopes, sc.Scope)
-		}
-	}
-	if len(d.Scopes) == 0 {
-		return d, fmt.Errorf("changeset %d needs the review of %s, none of them yours: %w",
-			id, strings.Join(names, ", "), ErrForbidden)
-	}
-	return d, nil
-}

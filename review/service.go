@@ -214,40 +214,16 @@ func (s *Service) Reject(ctx context.Context, caller Caller, id int64, comment s
 	return s.decide(ctx, caller, id, osmdata.EventRejected, comment)
 }
 
-// decide checks that the caller reviews at least one scope the changeset
-// needs, and records the decision for those scopes.
+// decide records the caller's decision for the scopes of the changeset
+// they review.
 func (s *Service) decide(ctx context.Context, caller Caller, id int64, kind osmdata.ReviewEventKind, comment string) (osmdata.Changeset, error) {
-	if !caller.reviews() {
-		return osmdata.Changeset{}, fmt.Errorf("only reviewers decide on changesets: %w", ErrForbidden)
+	d, err := s.decision(ctx, caller, id, kind, comment)
+	if err != nil {
+		return osmdata.Changeset{}, err
 	}
 	if kind != osmdata.EventApproved && strings.TrimSpace(comment) == "" {
 		return osmdata.Changeset{}, fmt.Errorf("a comment to the contributor is required to %s: %w",
 			strings.ReplaceAll(string(kind), "_", " "), ErrBadRequest)
-	}
-	d := storage.Decision{Changeset: id, Reviewer: caller.UID, Kind: kind, Comment: comment}
-	if caller.Role != RoleAdmin {
-		needed, err := s.store.ReviewScopes(ctx, id)
-		if err != nil {
-			return osmdata.Changeset{}, fmt.Errorf("scopes of changeset %d: %w", id, err)
-		}
-		if len(needed) == 0 {
-			return osmdata.Changeset{}, fmt.Errorf("changeset %d is being validated; decide once its findings and scopes are shown: %w",
-				id, storage.ErrReviewState)
-		}
-		mine := s.config.ScopesOf(caller.Name, caller.Role)
-		for _, sc := range needed {
-			if slices.Contains(mine, sc.Scope) {
-				d.Scopes = append(d.Scopes, sc.Scope)
-			}
-		}
-		if len(d.Scopes) == 0 {
-			names := make([]string, len(needed))
-			for i, sc := range needed {
-				names[i] = sc.Scope
-			}
-			return osmdata.Changeset{}, fmt.Errorf("changeset %d needs the review of %s, none of them yours: %w",
-				id, strings.Join(names, ", "), ErrForbidden)
-		}
 	}
 	cs, err := s.store.Decide(ctx, d)
 	if err != nil {
@@ -257,6 +233,40 @@ func (s *Service) decide(ctx context.Context, caller Caller, id int64, kind osmd
 		s.kick()
 	}
 	return cs, nil
+}
+
+// decision checks that the caller may record a decision of kind on
+// changeset id (a reviewer of at least one scope it needs, or an admin)
+// and returns it with the scopes it counts for.
+func (s *Service) decision(ctx context.Context, caller Caller, id int64, kind osmdata.ReviewEventKind, comment string) (storage.Decision, error) {
+	d := storage.Decision{Changeset: id, Reviewer: caller.UID, Kind: kind, Comment: comment}
+	if !caller.reviews() {
+		return d, fmt.Errorf("only reviewers decide on changesets: %w", ErrForbidden)
+	}
+	if caller.Role == RoleAdmin {
+		return d, nil
+	}
+	needed, err := s.store.ReviewScopes(ctx, id)
+	if err != nil {
+		return d, fmt.Errorf("scopes of changeset %d: %w", id, err)
+	}
+	if len(needed) == 0 {
+		return d, fmt.Errorf("changeset %d is being validated; decide once its findings and scopes are shown: %w",
+			id, storage.ErrReviewState)
+	}
+	mine := s.config.ScopesOf(caller.Name, caller.Role)
+	names := make([]string, len(needed))
+	for i, sc := range needed {
+		names[i] = sc.Scope
+		if slices.Contains(mine, sc.Scope) {
+			d.Scopes = append(d.Scopes, sc.Scope)
+		}
+	}
+	if len(d.Scopes) == 0 {
+		return d, fmt.Errorf("changeset %d needs the review of %s, none of them yours: %w",
+			id, strings.Join(names, ", "), ErrForbidden)
+	}
+	return d, nil
 }
 
 // Withdraw lets the author take a submitted changeset back to work on.
