@@ -163,7 +163,8 @@ type Merger interface {
 	// with ErrNotMergeable.
 	Merge(ctx context.Context, id int64) (OutboxEntry, error)
 	// MergeConflicts returns the report of the changeset's last
-	// conflicted merge, in element order.
+	// conflicted merge (or RecordConflicts), in element order, each line
+	// with its structured report (Fields and contents) when it has one.
 	MergeConflicts(ctx context.Context, id int64) ([]MergeConflict, error)
 	// Outbox returns up to limit merges with merge_seq > afterSeq, in
 	// merge_seq order.

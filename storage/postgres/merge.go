@@ -21,6 +21,13 @@ import (
 // row. A conflict is recorded after the rollback, in its own small
 // transaction.
 func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error) {
+	return s.MergeWith(ctx, id, storage.MergeOptions{})
+}
+
+// MergeWith is Merge with options (storage.Rebaser): with
+// KeepOnMovedBases, a changeset whose only conflicts are moved bases is
+// left as it was, for the caller to rebase.
+func (s *Store) MergeWith(ctx context.Context, id int64, opts storage.MergeOptions) (storage.OutboxEntry, error) {
 	entry, conflicts, err := s.merge(ctx, id)
 	if err != nil {
 		return storage.OutboxEntry{}, fmt.Errorf("merge changeset %d: %w", id, err)
@@ -32,7 +39,7 @@ func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error
 		return entry, nil
 	}
 	cerr := &storage.ConflictError{Changeset: id, Conflicts: conflicts}
-	if cerr.OnlyWaitsForParents() {
+	if cerr.OnlyWaitsForParents() || (opts.KeepOnMovedBases && cerr.OnlyMovedBases()) {
 		return storage.OutboxEntry{}, cerr
 	}
 	if err := s.recordConflicts(ctx, id, conflicts); err != nil {
@@ -270,49 +277,59 @@ func queueDerivedRows(b *pgx.Batch, plan storage.MergePlan) {
 // SetReviewState does) with its report and its conflicted event, unless
 // another merge attempt moved it on meanwhile.
 func (s *Store) recordConflicts(ctx context.Context, id int64, conflicts []storage.MergeConflict) error {
-	return s.inReviewTx(ctx, "record conflicts", func(tx pgx.Tx) error { return s.writeConflicts(ctx, tx, id, conflicts) })
+	return s.inReviewTx(ctx, "record conflicts", func(tx pgx.Tx) error {
+		_, err := s.writeConflicts(ctx, tx, id, conflicts)
+		return err
+	})
 }
 
-func (s *Store) writeConflicts(ctx context.Context, tx pgx.Tx, id int64, conflicts []storage.MergeConflict) error {
-	tag, err := tx.Exec(ctx, `UPDATE changesets SET review_state = 'conflicted', is_open = true, opened_at = `+dbNow+`,
-			closed_at = `+dbNow+` + `+idleInterval+`
-		WHERE id = $1 AND review_state IN ('submitted', 'approved')`, id)
-	if err != nil {
-		return fmt.Errorf("mark conflicted: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return nil
-	}
+// writeConflicts does recordConflicts' work in tx and says whether the
+// changeset was submitted or approved, and so is now conflicted.
+func (s *Store) writeConflicts(ctx context.Context, tx pgx.Tx, id int64, conflicts []storage.MergeConflict) (bool, error) {
 	n := len(conflicts)
 	types, ids := make([]int16, n), make([]int64, n)
-	kinds, messages := make([]string, n), make([]string, n)
+	kinds, messages, details := make([]string, n), make([]string, n), make([]string, n)
 	bases, currents := make([]int32, n), make([]int32, n)
 	parents := make([]int64, n)
 	for i, c := range conflicts {
 		types[i], ids[i], kinds[i], messages[i] = int16(c.Element.Type), c.Element.ID, string(c.Kind), c.Message
 		bases[i], currents[i], parents[i] = int32(c.BaseVersion), int32(c.CurrentVersion), c.Parent
+		var err error
+		if details[i], err = storage.EncodeConflictDetail(c); err != nil {
+			return false, err
+		}
+	}
+	tag, err := tx.Exec(ctx, `UPDATE changesets SET review_state = 'conflicted', is_open = true, opened_at = `+dbNow+`,
+			closed_at = `+dbNow+` + `+idleInterval+`
+		WHERE id = $1 AND review_state IN ('submitted', 'approved')`, id)
+	if err != nil {
+		return false, fmt.Errorf("mark conflicted: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM merge_conflicts WHERE changeset_id = $1`, id); err != nil {
-		return fmt.Errorf("clear the previous report: %w", err)
+		return false, fmt.Errorf("clear the previous report: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO merge_conflicts
-			(changeset_id, elem_type, elem_id, kind, base_version, current_version, parent_id, message)
-		SELECT $1, t, i, k, b, c, p, m FROM unnest($2::smallint[], $3::bigint[], $4::text[], $5::integer[], $6::integer[], $7::bigint[], $8::text[])
-			WITH ORDINALITY AS u(t, i, k, b, c, p, m, o) ORDER BY o`,
-		id, types, ids, kinds, bases, currents, parents, messages); err != nil {
-		return fmt.Errorf("write the report: %w", err)
+			(changeset_id, elem_type, elem_id, kind, base_version, current_version, parent_id, message, detail)
+		SELECT $1, t, i, k, b, c, p, m, d
+		FROM unnest($2::smallint[], $3::bigint[], $4::text[], $5::integer[], $6::integer[], $7::bigint[], $8::text[], $9::text[])
+			WITH ORDINALITY AS u(t, i, k, b, c, p, m, d, o) ORDER BY o`,
+		id, types, ids, kinds, bases, currents, parents, messages, details); err != nil {
+		return false, fmt.Errorf("write the report: %w", err)
 	}
 	if _, err := s.writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventConflicted,
 		Comment: storage.ConflictSummary(conflicts), State: osmdata.ReviewConflicted}); err != nil {
-		return fmt.Errorf("write the conflicted event: %w", err)
+		return false, fmt.Errorf("write the conflicted event: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // MergeConflicts returns the report of the changeset's last conflicted
 // merge.
 func (s *Store) MergeConflicts(ctx context.Context, id int64) ([]storage.MergeConflict, error) {
-	rows, err := s.pool.Query(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message
+	rows, err := s.pool.Query(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message, detail
 		FROM merge_conflicts WHERE changeset_id = $1 ORDER BY elem_type, elem_id, kind`, id)
 	if err != nil {
 		return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
@@ -324,10 +341,14 @@ func (s *Store) MergeConflicts(ctx context.Context, id int64) ([]storage.MergeCo
 		var t int16
 		var kind string
 		var base, cur int32
-		if err := rows.Scan(&t, &c.Element.ID, &kind, &base, &cur, &c.Parent, &c.Message); err != nil {
+		var detail string
+		if err := rows.Scan(&t, &c.Element.ID, &kind, &base, &cur, &c.Parent, &c.Message, &detail); err != nil {
 			return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
 		}
 		c.Element.Type, c.Kind, c.BaseVersion, c.CurrentVersion = osmdata.ElementType(t), storage.ConflictKind(kind), int(base), int(cur)
+		if err := storage.DecodeConflictDetail(detail, &c); err != nil {
+			return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
+		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {

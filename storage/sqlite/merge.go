@@ -18,6 +18,13 @@ import (
 // merge_seq, and a rolled-back merge gives its number back. A conflict is
 // recorded after the rollback, in its own small transaction.
 func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error) {
+	return s.MergeWith(ctx, id, storage.MergeOptions{})
+}
+
+// MergeWith is Merge with options (storage.Rebaser): with
+// KeepOnMovedBases, a changeset whose only conflicts are moved bases is
+// left as it was, for the caller to rebase.
+func (s *Store) MergeWith(ctx context.Context, id int64, opts storage.MergeOptions) (storage.OutboxEntry, error) {
 	entry, conflicts, err := s.merge(ctx, id)
 	if err != nil {
 		return storage.OutboxEntry{}, fmt.Errorf("merge changeset %d: %w", id, err)
@@ -28,7 +35,7 @@ func (s *Store) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error
 		return entry, nil
 	}
 	cerr := &storage.ConflictError{Changeset: id, Conflicts: conflicts}
-	if cerr.OnlyWaitsForParents() {
+	if cerr.OnlyWaitsForParents() || (opts.KeepOnMovedBases && cerr.OnlyMovedBases()) {
 		return storage.OutboxEntry{}, cerr
 	}
 	if err := s.recordConflicts(ctx, id, conflicts); err != nil {
@@ -124,38 +131,52 @@ func (s *Store) merge(ctx context.Context, id int64) (storage.OutboxEntry, []sto
 // another merge attempt moved it on meanwhile.
 func (s *Store) recordConflicts(ctx context.Context, id int64, conflicts []storage.MergeConflict) error {
 	return s.inReviewTx(ctx, "record conflicts", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE changesets SET review_state = 'conflicted', is_open = 1, opened_at = unixepoch(),
-				closed_at = unixepoch() + `+idleSeconds+`
-			WHERE id = ? AND review_state IN ('submitted', 'approved')`, id)
-		if err != nil {
-			return fmt.Errorf("mark conflicted: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM merge_conflicts WHERE changeset_id = ?`, id); err != nil {
-			return fmt.Errorf("clear the previous report: %w", err)
-		}
-		for _, c := range conflicts {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO merge_conflicts
-					(changeset_id, elem_type, elem_id, kind, base_version, current_version, parent_id, message)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				id, int64(c.Element.Type), c.Element.ID, string(c.Kind), c.BaseVersion, c.CurrentVersion, c.Parent, c.Message); err != nil {
-				return fmt.Errorf("write the report: %w", err)
-			}
-		}
-		if _, err := writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventConflicted,
-			Comment: storage.ConflictSummary(conflicts), State: osmdata.ReviewConflicted}); err != nil {
-			return fmt.Errorf("write the conflicted event: %w", err)
-		}
-		return nil
+		_, err := writeConflicts(ctx, tx, id, conflicts)
+		return err
 	})
+}
+
+// writeConflicts does recordConflicts' work in tx and says whether the
+// changeset was submitted or approved, and so is now conflicted.
+func writeConflicts(ctx context.Context, tx *sql.Tx, id int64, conflicts []storage.MergeConflict) (bool, error) {
+	details := make([]string, len(conflicts))
+	for i, c := range conflicts {
+		var err error
+		if details[i], err = storage.EncodeConflictDetail(c); err != nil {
+			return false, err
+		}
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE changesets SET review_state = 'conflicted', is_open = 1, opened_at = unixepoch(),
+			closed_at = unixepoch() + `+idleSeconds+`
+		WHERE id = ? AND review_state IN ('submitted', 'approved')`, id)
+	if err != nil {
+		return false, fmt.Errorf("mark conflicted: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM merge_conflicts WHERE changeset_id = ?`, id); err != nil {
+		return false, fmt.Errorf("clear the previous report: %w", err)
+	}
+	for i, c := range conflicts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO merge_conflicts
+				(changeset_id, elem_type, elem_id, kind, base_version, current_version, parent_id, message, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, int64(c.Element.Type), c.Element.ID, string(c.Kind), c.BaseVersion, c.CurrentVersion, c.Parent, c.Message, details[i]); err != nil {
+			return false, fmt.Errorf("write the report: %w", err)
+		}
+	}
+	if _, err := writeReviewEvents(ctx, tx, osmdata.ReviewEvent{Changeset: id, Kind: osmdata.EventConflicted,
+		Comment: storage.ConflictSummary(conflicts), State: osmdata.ReviewConflicted}); err != nil {
+		return false, fmt.Errorf("write the conflicted event: %w", err)
+	}
+	return true, nil
 }
 
 // MergeConflicts returns the report of the changeset's last conflicted
 // merge.
 func (s *Store) MergeConflicts(ctx context.Context, id int64) ([]storage.MergeConflict, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message
+	rows, err := s.reader.QueryContext(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message, detail
 		FROM merge_conflicts WHERE changeset_id = ? ORDER BY elem_type, elem_id, kind`, id)
 	if err != nil {
 		return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
@@ -165,11 +186,14 @@ func (s *Store) MergeConflicts(ctx context.Context, id int64) ([]storage.MergeCo
 	for rows.Next() {
 		var c storage.MergeConflict
 		var t int64
-		var kind string
-		if err := rows.Scan(&t, &c.Element.ID, &kind, &c.BaseVersion, &c.CurrentVersion, &c.Parent, &c.Message); err != nil {
+		var kind, detail string
+		if err := rows.Scan(&t, &c.Element.ID, &kind, &c.BaseVersion, &c.CurrentVersion, &c.Parent, &c.Message, &detail); err != nil {
 			return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
 		}
 		c.Element.Type, c.Kind = osmdata.ElementType(t), storage.ConflictKind(kind)
+		if err := storage.DecodeConflictDetail(detail, &c); err != nil {
+			return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
+		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -25,6 +25,10 @@ type memMerging struct {
 }
 
 func (s *memStore) Merge(ctx context.Context, id int64) (storage.OutboxEntry, error) {
+	return s.MergeWith(ctx, id, storage.MergeOptions{})
+}
+
+func (s *memStore) MergeWith(ctx context.Context, id int64, opts storage.MergeOptions) (storage.OutboxEntry, error) {
 	s.ed.mu.Lock()
 	defer s.ed.mu.Unlock()
 	s.ed.init()
@@ -56,7 +60,7 @@ func (s *memStore) Merge(ctx context.Context, id int64) (storage.OutboxEntry, er
 	}
 	if len(conflicts) > 0 {
 		cerr := &storage.ConflictError{Changeset: id, Conflicts: conflicts}
-		if !cerr.OnlyWaitsForParents() {
+		if !cerr.OnlyWaitsForParents() && !(opts.KeepOnMovedBases && cerr.OnlyMovedBases()) {
 			s.recordConflicts(id, conflicts)
 		}
 		return storage.OutboxEntry{}, cerr
@@ -92,7 +96,7 @@ func (s *memStore) recordConflicts(id int64, conflicts []storage.MergeConflict) 
 	c.ReviewState, c.Open, c.ClosedAt = osmdata.ReviewConflicted, true, now.Add(storage.ChangesetIdle)
 	s.changesets[id] = c
 	s.ed.openedAt[id] = now
-	report := slices.Clone(conflicts)
+	report := cloneConflicts(conflicts)
 	slices.SortStableFunc(report, func(a, b storage.MergeConflict) int {
 		return cmp.Or(cmp.Compare(a.Element.Type, b.Element.Type), cmp.Compare(a.Element.ID, b.Element.ID), cmp.Compare(a.Kind, b.Kind))
 	})
@@ -140,7 +144,7 @@ func cloneEntry(e storage.OutboxEntry) storage.OutboxEntry {
 func (s *memStore) MergeConflicts(ctx context.Context, id int64) ([]storage.MergeConflict, error) {
 	s.ed.mu.Lock()
 	defer s.ed.mu.Unlock()
-	return slices.Clone(s.ed.merging.conflicts[id]), nil
+	return cloneConflicts(s.ed.merging.conflicts[id]), nil
 }
 
 func (s *memStore) Outbox(ctx context.Context, afterSeq int64, limit int) ([]storage.OutboxEntry, error) {
