@@ -56,3 +56,34 @@ func validBox(b osmdata.Box) bool {
 	return b.MinLat >= -maxLat && b.MaxLat <= maxLat && b.MinLon >= -maxLon && b.MaxLon <= maxLon &&
 		b.MinLat <= b.MaxLat && b.MinLon <= b.MaxLon
 }
+
+// conflictsToProto converts a conflicted changeset's report, line by
+// line; nil when there is none.
+func conflictsToProto(report []storage.MergeConflict) []*geocommunsv1.MergeConflict {
+	if len(report) == 0 {
+		return nil
+	}
+	out := make([]*geocommunsv1.MergeConflict, len(report))
+	for i := range report {
+		c := &report[i]
+		pc := &geocommunsv1.MergeConflict{
+			Element:         osmproto.KeyToProto(c.Element),
+			Kind:            string(c.Kind),
+			BaseVersion:     int64(c.BaseVersion),
+			CurrentVersion:  int64(c.CurrentVersion),
+			ParentChangeset: c.Parent,
+			Message:         c.Message,
+			Base:            elementToProto(c.Base),
+			Current:         elementToProto(c.Current),
+			Pending:         elementToProto(c.Pending),
+		}
+		for _, f := range c.Fields {
+			pc.Fields = append(pc.Fields, &geocommunsv1.ConflictField{
+				Kind: f.Kind, Key: f.Key, Base: f.Base, Current: f.Current, Pending: f.Pending,
+				AbsentInBase: f.AbsentInBase, AbsentInCurrent: f.AbsentInCurrent, AbsentInPending: f.AbsentInPending,
+			})
+		}
+		out[i] = pc
+	}
+	return out
+}

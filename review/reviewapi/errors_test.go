@@ -31,6 +31,9 @@ func TestReviewErrorCodes(t *testing.T) {
 		{fmt.Errorf("decide on changeset 42: %w", storage.ErrSelfReview), connect.CodePermissionDenied},
 		{fmt.Errorf("decide: %w", storage.ErrReviewState), connect.CodeFailedPrecondition},
 		{fmt.Errorf("withdraw: %w", storage.ErrNotOwner), connect.CodePermissionDenied},
+		{fmt.Errorf("approve part of changeset 42: %w", storage.ErrInvalidSplit), connect.CodeInvalidArgument},
+		{fmt.Errorf("merge: %w", storage.ErrNotMergeable), connect.CodeFailedPrecondition},
+		{fmt.Errorf("rebase: %w", storage.ErrRebaseStale), connect.CodeAborted},
 	}
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))

@@ -92,6 +92,11 @@ var reviewCodes = []struct {
 	{storage.ErrSelfReview, connect.CodePermissionDenied},
 	{storage.ErrNotOwner, connect.CodePermissionDenied},
 	{storage.ErrReviewState, connect.CodeFailedPrecondition},
+	{storage.ErrNotMergeable, connect.CodeFailedPrecondition},
+	{storage.ErrInvalidSplit, connect.CodeInvalidArgument},
+	// Another process moved the changes while the call read them: the
+	// client may simply retry.
+	{storage.ErrRebaseStale, connect.CodeAborted},
 	{storage.ErrNotFound, connect.CodeNotFound},
 	{review.ErrForbidden, connect.CodePermissionDenied},
 	{review.ErrBadRequest, connect.CodeInvalidArgument},

@@ -109,6 +109,7 @@ func (s *Server) GetReview(ctx context.Context, req *connect.Request[geocommunsv
 	for i := range d.Events {
 		out.Events[i] = osmproto.ReviewEventToProto(&d.Events[i])
 	}
+	out.Conflicts = conflictsToProto(d.Conflicts)
 	return connect.NewResponse(out), nil
 }
 

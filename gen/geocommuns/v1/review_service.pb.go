@@ -638,7 +638,12 @@ type GetReviewResponse struct {
 	// elements are the changeset's elements, by type then id.
 	Elements []*ElementReview `protobuf:"bytes,6,rep,name=elements,proto3" json:"elements,omitempty"`
 	// events are the changeset's review log, in order.
-	Events        []*ReviewEvent `protobuf:"bytes,7,rep,name=events,proto3" json:"events,omitempty"`
+	Events []*ReviewEvent `protobuf:"bytes,7,rep,name=events,proto3" json:"events,omitempty"`
+	// conflicts are the report of the changeset's last conflicted merge,
+	// by element; empty unless it is conflicted. GET
+	// /api/0.6/changeset/ID/conflicts serves the same report as a document
+	// an OSM editor opens.
+	Conflicts     []*MergeConflict `protobuf:"bytes,8,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -722,6 +727,254 @@ func (x *GetReviewResponse) GetEvents() []*ReviewEvent {
 	return nil
 }
 
+func (x *GetReviewResponse) GetConflicts() []*MergeConflict {
+	if x != nil {
+		return x.Conflicts
+	}
+	return nil
+}
+
+// MergeConflict is one line of a conflicted changeset's report: an
+// element that kept the changeset from merging, and why.
+type MergeConflict struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Element *ElementRef            `protobuf:"bytes,1,opt,name=element,proto3" json:"element,omitempty"`
+	// kind is why: edited (both sides changed fields differently since the
+	// base; fields, base, current and pending say how), base_moved,
+	// missing_reference, still_used, too_many_nodes, tag_too_long,
+	// parent_not_merged or parent_failed. A string, as ReviewEvent.kind is,
+	// so that a kind added later reaches old clients readable.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// base_version is the authoritative version the change rests on (0 for
+	// a creation); current_version the dataset's at merge time (0 when it
+	// has none).
+	BaseVersion    int64 `protobuf:"varint,3,opt,name=base_version,json=baseVersion,proto3" json:"base_version,omitempty"`
+	CurrentVersion int64 `protobuf:"varint,4,opt,name=current_version,json=currentVersion,proto3" json:"current_version,omitempty"`
+	// parent_changeset is the parent changeset of the parent kinds, 0
+	// otherwise.
+	ParentChangeset int64  `protobuf:"varint,5,opt,name=parent_changeset,json=parentChangeset,proto3" json:"parent_changeset,omitempty"`
+	Message         string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// fields are what both sides changed differently (kind edited).
+	Fields []*ConflictField `protobuf:"bytes,7,rep,name=fields,proto3" json:"fields,omitempty"`
+	// base, current and pending are the element at the base, in the
+	// dataset now and as the changeset has it; absent when there is none
+	// (no base for a creation, no content for a deletion) and for kinds
+	// other than edited.
+	Base          *Element `protobuf:"bytes,8,opt,name=base,proto3" json:"base,omitempty"`
+	Current       *Element `protobuf:"bytes,9,opt,name=current,proto3" json:"current,omitempty"`
+	Pending       *Element `protobuf:"bytes,10,opt,name=pending,proto3" json:"pending,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeConflict) Reset() {
+	*x = MergeConflict{}
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeConflict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeConflict) ProtoMessage() {}
+
+func (x *MergeConflict) ProtoReflect() protoreflect.Message {
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeConflict.ProtoReflect.Descriptor instead.
+func (*MergeConflict) Descriptor() ([]byte, []int) {
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *MergeConflict) GetElement() *ElementRef {
+	if x != nil {
+		return x.Element
+	}
+	return nil
+}
+
+func (x *MergeConflict) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *MergeConflict) GetBaseVersion() int64 {
+	if x != nil {
+		return x.BaseVersion
+	}
+	return 0
+}
+
+func (x *MergeConflict) GetCurrentVersion() int64 {
+	if x != nil {
+		return x.CurrentVersion
+	}
+	return 0
+}
+
+func (x *MergeConflict) GetParentChangeset() int64 {
+	if x != nil {
+		return x.ParentChangeset
+	}
+	return 0
+}
+
+func (x *MergeConflict) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *MergeConflict) GetFields() []*ConflictField {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *MergeConflict) GetBase() *Element {
+	if x != nil {
+		return x.Base
+	}
+	return nil
+}
+
+func (x *MergeConflict) GetCurrent() *Element {
+	if x != nil {
+		return x.Current
+	}
+	return nil
+}
+
+func (x *MergeConflict) GetPending() *Element {
+	if x != nil {
+		return x.Pending
+	}
+	return nil
+}
+
+// ConflictField is one field of an element that the changeset and the
+// dataset changed differently since the base.
+type ConflictField struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is tag, position, nodes, members or deleted.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// key is the tag key of a tag field, empty otherwise.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// base, current and pending are the field's values on each side as a
+	// person reads them (a tag's value, "lat,lon", node ids, members).
+	Base    string `protobuf:"bytes,3,opt,name=base,proto3" json:"base,omitempty"`
+	Current string `protobuf:"bytes,4,opt,name=current,proto3" json:"current,omitempty"`
+	Pending string `protobuf:"bytes,5,opt,name=pending,proto3" json:"pending,omitempty"`
+	// absent_in_* tell a side without the field at all (a tag not set, an
+	// element deleted) from an empty value.
+	AbsentInBase    bool `protobuf:"varint,6,opt,name=absent_in_base,json=absentInBase,proto3" json:"absent_in_base,omitempty"`
+	AbsentInCurrent bool `protobuf:"varint,7,opt,name=absent_in_current,json=absentInCurrent,proto3" json:"absent_in_current,omitempty"`
+	AbsentInPending bool `protobuf:"varint,8,opt,name=absent_in_pending,json=absentInPending,proto3" json:"absent_in_pending,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ConflictField) Reset() {
+	*x = ConflictField{}
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConflictField) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConflictField) ProtoMessage() {}
+
+func (x *ConflictField) ProtoReflect() protoreflect.Message {
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConflictField.ProtoReflect.Descriptor instead.
+func (*ConflictField) Descriptor() ([]byte, []int) {
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ConflictField) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ConflictField) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ConflictField) GetBase() string {
+	if x != nil {
+		return x.Base
+	}
+	return ""
+}
+
+func (x *ConflictField) GetCurrent() string {
+	if x != nil {
+		return x.Current
+	}
+	return ""
+}
+
+func (x *ConflictField) GetPending() string {
+	if x != nil {
+		return x.Pending
+	}
+	return ""
+}
+
+func (x *ConflictField) GetAbsentInBase() bool {
+	if x != nil {
+		return x.AbsentInBase
+	}
+	return false
+}
+
+func (x *ConflictField) GetAbsentInCurrent() bool {
+	if x != nil {
+		return x.AbsentInCurrent
+	}
+	return false
+}
+
+func (x *ConflictField) GetAbsentInPending() bool {
+	if x != nil {
+		return x.AbsentInPending
+	}
+	return false
+}
+
 type AssignRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ChangesetId   int64                  `protobuf:"varint,1,opt,name=changeset_id,json=changesetId,proto3" json:"changeset_id,omitempty"`
@@ -731,7 +984,7 @@ type AssignRequest struct {
 
 func (x *AssignRequest) Reset() {
 	*x = AssignRequest{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[9]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +996,7 @@ func (x *AssignRequest) String() string {
 func (*AssignRequest) ProtoMessage() {}
 
 func (x *AssignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[9]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +1009,7 @@ func (x *AssignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignRequest.ProtoReflect.Descriptor instead.
 func (*AssignRequest) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{9}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AssignRequest) GetChangesetId() int64 {
@@ -775,7 +1028,7 @@ type AssignResponse struct {
 
 func (x *AssignResponse) Reset() {
 	*x = AssignResponse{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[10]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +1040,7 @@ func (x *AssignResponse) String() string {
 func (*AssignResponse) ProtoMessage() {}
 
 func (x *AssignResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[10]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +1053,7 @@ func (x *AssignResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignResponse.ProtoReflect.Descriptor instead.
 func (*AssignResponse) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{10}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AssignResponse) GetEvent() *ReviewEvent {
@@ -821,7 +1074,7 @@ type ApproveRequest struct {
 
 func (x *ApproveRequest) Reset() {
 	*x = ApproveRequest{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[11]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +1086,7 @@ func (x *ApproveRequest) String() string {
 func (*ApproveRequest) ProtoMessage() {}
 
 func (x *ApproveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[11]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +1099,7 @@ func (x *ApproveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveRequest.ProtoReflect.Descriptor instead.
 func (*ApproveRequest) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{11}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ApproveRequest) GetChangesetId() int64 {
@@ -874,7 +1127,7 @@ type ApproveResponse struct {
 
 func (x *ApproveResponse) Reset() {
 	*x = ApproveResponse{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[12]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1139,7 @@ func (x *ApproveResponse) String() string {
 func (*ApproveResponse) ProtoMessage() {}
 
 func (x *ApproveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[12]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1152,7 @@ func (x *ApproveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveResponse.ProtoReflect.Descriptor instead.
 func (*ApproveResponse) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{12}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ApproveResponse) GetChangeset() *Changeset {
@@ -919,7 +1172,7 @@ type RequestChangesRequest struct {
 
 func (x *RequestChangesRequest) Reset() {
 	*x = RequestChangesRequest{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[13]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1184,7 @@ func (x *RequestChangesRequest) String() string {
 func (*RequestChangesRequest) ProtoMessage() {}
 
 func (x *RequestChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[13]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1197,7 @@ func (x *RequestChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestChangesRequest.ProtoReflect.Descriptor instead.
 func (*RequestChangesRequest) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{13}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RequestChangesRequest) GetChangesetId() int64 {
@@ -970,7 +1223,7 @@ type RequestChangesResponse struct {
 
 func (x *RequestChangesResponse) Reset() {
 	*x = RequestChangesResponse{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[14]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1235,7 @@ func (x *RequestChangesResponse) String() string {
 func (*RequestChangesResponse) ProtoMessage() {}
 
 func (x *RequestChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[14]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1248,7 @@ func (x *RequestChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestChangesResponse.ProtoReflect.Descriptor instead.
 func (*RequestChangesResponse) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{14}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RequestChangesResponse) GetChangeset() *Changeset {
@@ -1015,7 +1268,7 @@ type RejectRequest struct {
 
 func (x *RejectRequest) Reset() {
 	*x = RejectRequest{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[15]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1280,7 @@ func (x *RejectRequest) String() string {
 func (*RejectRequest) ProtoMessage() {}
 
 func (x *RejectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[15]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1293,7 @@ func (x *RejectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectRequest.ProtoReflect.Descriptor instead.
 func (*RejectRequest) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{15}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RejectRequest) GetChangesetId() int64 {
@@ -1066,7 +1319,7 @@ type RejectResponse struct {
 
 func (x *RejectResponse) Reset() {
 	*x = RejectResponse{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[16]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1331,7 @@ func (x *RejectResponse) String() string {
 func (*RejectResponse) ProtoMessage() {}
 
 func (x *RejectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[16]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1344,7 @@ func (x *RejectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectResponse.ProtoReflect.Descriptor instead.
 func (*RejectResponse) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{16}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RejectResponse) GetChangeset() *Changeset {
@@ -1110,7 +1363,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[17]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1375,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[17]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1388,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{17}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WithdrawRequest) GetChangesetId() int64 {
@@ -1154,7 +1407,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[18]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1419,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[18]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1432,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{18}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WithdrawResponse) GetChangeset() *Changeset {
@@ -1199,7 +1452,7 @@ type CommentRequest struct {
 
 func (x *CommentRequest) Reset() {
 	*x = CommentRequest{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[19]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1464,7 @@ func (x *CommentRequest) String() string {
 func (*CommentRequest) ProtoMessage() {}
 
 func (x *CommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[19]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1477,7 @@ func (x *CommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommentRequest.ProtoReflect.Descriptor instead.
 func (*CommentRequest) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{19}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CommentRequest) GetChangesetId() int64 {
@@ -1250,7 +1503,7 @@ type CommentResponse struct {
 
 func (x *CommentResponse) Reset() {
 	*x = CommentResponse{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[20]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1515,7 @@ func (x *CommentResponse) String() string {
 func (*CommentResponse) ProtoMessage() {}
 
 func (x *CommentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[20]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1528,7 @@ func (x *CommentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommentResponse.ProtoReflect.Descriptor instead.
 func (*CommentResponse) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{20}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CommentResponse) GetEvent() *ReviewEvent {
@@ -1294,7 +1547,7 @@ type ListAuditLogRequest struct {
 
 func (x *ListAuditLogRequest) Reset() {
 	*x = ListAuditLogRequest{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[21]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1559,7 @@ func (x *ListAuditLogRequest) String() string {
 func (*ListAuditLogRequest) ProtoMessage() {}
 
 func (x *ListAuditLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[21]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1572,7 @@ func (x *ListAuditLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditLogRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditLogRequest) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{21}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListAuditLogRequest) GetChangesetId() int64 {
@@ -1338,7 +1591,7 @@ type ListAuditLogResponse struct {
 
 func (x *ListAuditLogResponse) Reset() {
 	*x = ListAuditLogResponse{}
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[22]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1603,7 @@ func (x *ListAuditLogResponse) String() string {
 func (*ListAuditLogResponse) ProtoMessage() {}
 
 func (x *ListAuditLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_geocommuns_v1_review_service_proto_msgTypes[22]
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,12 +1616,392 @@ func (x *ListAuditLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditLogResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditLogResponse) Descriptor() ([]byte, []int) {
-	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{22}
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListAuditLogResponse) GetEvents() []*ReviewEvent {
 	if x != nil {
 		return x.Events
+	}
+	return nil
+}
+
+type ApproveElementsRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ChangesetId int64                  `protobuf:"varint,1,opt,name=changeset_id,json=changesetId,proto3" json:"changeset_id,omitempty"`
+	// elements are the elements of the changeset to approve.
+	Elements []*ElementRef `protobuf:"bytes,2,rep,name=elements,proto3" json:"elements,omitempty"`
+	// comment goes to the contributor with the elements returned to them.
+	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveElementsRequest) Reset() {
+	*x = ApproveElementsRequest{}
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveElementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveElementsRequest) ProtoMessage() {}
+
+func (x *ApproveElementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveElementsRequest.ProtoReflect.Descriptor instead.
+func (*ApproveElementsRequest) Descriptor() ([]byte, []int) {
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ApproveElementsRequest) GetChangesetId() int64 {
+	if x != nil {
+		return x.ChangesetId
+	}
+	return 0
+}
+
+func (x *ApproveElementsRequest) GetElements() []*ElementRef {
+	if x != nil {
+		return x.Elements
+	}
+	return nil
+}
+
+func (x *ApproveElementsRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// AddedElement is an element the approval took in beside those chosen,
+// because one of them needs it.
+type AddedElement struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Element *ElementRef            `protobuf:"bytes,1,opt,name=element,proto3" json:"element,omitempty"`
+	// because is the chosen (or already added) element that needs it.
+	Because *ElementRef `protobuf:"bytes,2,opt,name=because,proto3" json:"because,omitempty"`
+	// reason says how, for the reviewer.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddedElement) Reset() {
+	*x = AddedElement{}
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddedElement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddedElement) ProtoMessage() {}
+
+func (x *AddedElement) ProtoReflect() protoreflect.Message {
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddedElement.ProtoReflect.Descriptor instead.
+func (*AddedElement) Descriptor() ([]byte, []int) {
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AddedElement) GetElement() *ElementRef {
+	if x != nil {
+		return x.Element
+	}
+	return nil
+}
+
+func (x *AddedElement) GetBecause() *ElementRef {
+	if x != nil {
+		return x.Because
+	}
+	return nil
+}
+
+func (x *AddedElement) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ApproveElementsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accepted are the elements approved, the chosen and the added ones,
+	// by type then id.
+	Accepted []*ElementRef   `protobuf:"bytes,1,rep,name=accepted,proto3" json:"accepted,omitempty"`
+	Added    []*AddedElement `protobuf:"bytes,2,rep,name=added,proto3" json:"added,omitempty"`
+	// changeset is the changeset after the decision: approved, or still
+	// submitted while other scopes must approve too.
+	Changeset *Changeset `protobuf:"bytes,3,opt,name=changeset,proto3" json:"changeset,omitempty"`
+	// returned_changeset_id is the new changeset holding the rest, open
+	// for its author with changes requested; 0 when the elements accepted
+	// are the whole changeset (a plain approval).
+	ReturnedChangesetId int64 `protobuf:"varint,4,opt,name=returned_changeset_id,json=returnedChangesetId,proto3" json:"returned_changeset_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ApproveElementsResponse) Reset() {
+	*x = ApproveElementsResponse{}
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveElementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveElementsResponse) ProtoMessage() {}
+
+func (x *ApproveElementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveElementsResponse.ProtoReflect.Descriptor instead.
+func (*ApproveElementsResponse) Descriptor() ([]byte, []int) {
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ApproveElementsResponse) GetAccepted() []*ElementRef {
+	if x != nil {
+		return x.Accepted
+	}
+	return nil
+}
+
+func (x *ApproveElementsResponse) GetAdded() []*AddedElement {
+	if x != nil {
+		return x.Added
+	}
+	return nil
+}
+
+func (x *ApproveElementsResponse) GetChangeset() *Changeset {
+	if x != nil {
+		return x.Changeset
+	}
+	return nil
+}
+
+func (x *ApproveElementsResponse) GetReturnedChangesetId() int64 {
+	if x != nil {
+		return x.ReturnedChangesetId
+	}
+	return 0
+}
+
+type RevertRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ChangesetId int64                  `protobuf:"varint,1,opt,name=changeset_id,json=changesetId,proto3" json:"changeset_id,omitempty"`
+	// comment is the revert's comment tag; one naming the changeset when
+	// empty.
+	Comment       string `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevertRequest) Reset() {
+	*x = RevertRequest{}
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevertRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevertRequest) ProtoMessage() {}
+
+func (x *RevertRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevertRequest.ProtoReflect.Descriptor instead.
+func (*RevertRequest) Descriptor() ([]byte, []int) {
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RevertRequest) GetChangesetId() int64 {
+	if x != nil {
+		return x.ChangesetId
+	}
+	return 0
+}
+
+func (x *RevertRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// RevertSkip is an element the revert leaves as it is, and why.
+type RevertSkip struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Element *ElementRef            `protobuf:"bytes,1,opt,name=element,proto3" json:"element,omitempty"`
+	// by_changeset is the later changeset that keeps it, 0 when not one.
+	ByChangeset   int64  `protobuf:"varint,2,opt,name=by_changeset,json=byChangeset,proto3" json:"by_changeset,omitempty"`
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevertSkip) Reset() {
+	*x = RevertSkip{}
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevertSkip) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevertSkip) ProtoMessage() {}
+
+func (x *RevertSkip) ProtoReflect() protoreflect.Message {
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevertSkip.ProtoReflect.Descriptor instead.
+func (*RevertSkip) Descriptor() ([]byte, []int) {
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RevertSkip) GetElement() *ElementRef {
+	if x != nil {
+		return x.Element
+	}
+	return nil
+}
+
+func (x *RevertSkip) GetByChangeset() int64 {
+	if x != nil {
+		return x.ByChangeset
+	}
+	return 0
+}
+
+func (x *RevertSkip) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RevertResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// changeset is the revert, a new changeset of the caller, submitted.
+	Changeset *Changeset `protobuf:"bytes,1,opt,name=changeset,proto3" json:"changeset,omitempty"`
+	// reverted are the elements the revert changes, by type then id.
+	Reverted []*ElementRef `protobuf:"bytes,2,rep,name=reverted,proto3" json:"reverted,omitempty"`
+	// skipped are the elements it leaves, with the reason.
+	Skipped       []*RevertSkip `protobuf:"bytes,3,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevertResponse) Reset() {
+	*x = RevertResponse{}
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevertResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevertResponse) ProtoMessage() {}
+
+func (x *RevertResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_geocommuns_v1_review_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevertResponse.ProtoReflect.Descriptor instead.
+func (*RevertResponse) Descriptor() ([]byte, []int) {
+	return file_geocommuns_v1_review_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RevertResponse) GetChangeset() *Changeset {
+	if x != nil {
+		return x.Changeset
+	}
+	return nil
+}
+
+func (x *RevertResponse) GetReverted() []*ElementRef {
+	if x != nil {
+		return x.Reverted
+	}
+	return nil
+}
+
+func (x *RevertResponse) GetSkipped() []*RevertSkip {
+	if x != nil {
+		return x.Skipped
 	}
 	return nil
 }
@@ -1425,7 +2058,7 @@ const file_geocommuns_v1_review_service_proto_rawDesc = "" +
 	"\x06action\x18\x01 \x01(\x0e2\x15.geocommuns.v1.ActionR\x06action\x12(\n" +
 	"\x03old\x18\x02 \x01(\v2\x16.geocommuns.v1.ElementR\x03old\x12(\n" +
 	"\x03new\x18\x03 \x01(\v2\x16.geocommuns.v1.ElementR\x03new\x120\n" +
-	"\acurrent\x18\x04 \x01(\v2\x16.geocommuns.v1.ElementR\acurrent\"\xf6\x02\n" +
+	"\acurrent\x18\x04 \x01(\v2\x16.geocommuns.v1.ElementR\acurrent\"\xb2\x03\n" +
 	"\x11GetReviewResponse\x126\n" +
 	"\tchangeset\x18\x01 \x01(\v2\x18.geocommuns.v1.ChangesetR\tchangeset\x12\x12\n" +
 	"\x04risk\x18\x02 \x01(\x05R\x04risk\x122\n" +
@@ -1433,7 +2066,29 @@ const file_geocommuns_v1_review_service_proto_rawDesc = "" +
 	"\fvalidated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vvalidatedAt\x124\n" +
 	"\x06scopes\x18\x05 \x03(\v2\x1c.geocommuns.v1.ScopeApprovalR\x06scopes\x128\n" +
 	"\belements\x18\x06 \x03(\v2\x1c.geocommuns.v1.ElementReviewR\belements\x122\n" +
-	"\x06events\x18\a \x03(\v2\x1a.geocommuns.v1.ReviewEventR\x06events\"2\n" +
+	"\x06events\x18\a \x03(\v2\x1a.geocommuns.v1.ReviewEventR\x06events\x12:\n" +
+	"\tconflicts\x18\b \x03(\v2\x1c.geocommuns.v1.MergeConflictR\tconflicts\"\xaf\x03\n" +
+	"\rMergeConflict\x123\n" +
+	"\aelement\x18\x01 \x01(\v2\x19.geocommuns.v1.ElementRefR\aelement\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12!\n" +
+	"\fbase_version\x18\x03 \x01(\x03R\vbaseVersion\x12'\n" +
+	"\x0fcurrent_version\x18\x04 \x01(\x03R\x0ecurrentVersion\x12)\n" +
+	"\x10parent_changeset\x18\x05 \x01(\x03R\x0fparentChangeset\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x124\n" +
+	"\x06fields\x18\a \x03(\v2\x1c.geocommuns.v1.ConflictFieldR\x06fields\x12*\n" +
+	"\x04base\x18\b \x01(\v2\x16.geocommuns.v1.ElementR\x04base\x120\n" +
+	"\acurrent\x18\t \x01(\v2\x16.geocommuns.v1.ElementR\acurrent\x120\n" +
+	"\apending\x18\n" +
+	" \x01(\v2\x16.geocommuns.v1.ElementR\apending\"\xfb\x01\n" +
+	"\rConflictField\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
+	"\x04base\x18\x03 \x01(\tR\x04base\x12\x18\n" +
+	"\acurrent\x18\x04 \x01(\tR\acurrent\x12\x18\n" +
+	"\apending\x18\x05 \x01(\tR\apending\x12$\n" +
+	"\x0eabsent_in_base\x18\x06 \x01(\bR\fabsentInBase\x12*\n" +
+	"\x11absent_in_current\x18\a \x01(\bR\x0fabsentInCurrent\x12*\n" +
+	"\x11absent_in_pending\x18\b \x01(\bR\x0fabsentInPending\"2\n" +
 	"\rAssignRequest\x12!\n" +
 	"\fchangeset_id\x18\x01 \x01(\x03R\vchangesetId\"B\n" +
 	"\x0eAssignResponse\x120\n" +
@@ -1465,7 +2120,32 @@ const file_geocommuns_v1_review_service_proto_rawDesc = "" +
 	"\x13ListAuditLogRequest\x12!\n" +
 	"\fchangeset_id\x18\x01 \x01(\x03R\vchangesetId\"J\n" +
 	"\x14ListAuditLogResponse\x122\n" +
-	"\x06events\x18\x01 \x03(\v2\x1a.geocommuns.v1.ReviewEventR\x06events2\xe5\x05\n" +
+	"\x06events\x18\x01 \x03(\v2\x1a.geocommuns.v1.ReviewEventR\x06events\"\x8c\x01\n" +
+	"\x16ApproveElementsRequest\x12!\n" +
+	"\fchangeset_id\x18\x01 \x01(\x03R\vchangesetId\x125\n" +
+	"\belements\x18\x02 \x03(\v2\x19.geocommuns.v1.ElementRefR\belements\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\"\x90\x01\n" +
+	"\fAddedElement\x123\n" +
+	"\aelement\x18\x01 \x01(\v2\x19.geocommuns.v1.ElementRefR\aelement\x123\n" +
+	"\abecause\x18\x02 \x01(\v2\x19.geocommuns.v1.ElementRefR\abecause\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xef\x01\n" +
+	"\x17ApproveElementsResponse\x125\n" +
+	"\baccepted\x18\x01 \x03(\v2\x19.geocommuns.v1.ElementRefR\baccepted\x121\n" +
+	"\x05added\x18\x02 \x03(\v2\x1b.geocommuns.v1.AddedElementR\x05added\x126\n" +
+	"\tchangeset\x18\x03 \x01(\v2\x18.geocommuns.v1.ChangesetR\tchangeset\x122\n" +
+	"\x15returned_changeset_id\x18\x04 \x01(\x03R\x13returnedChangesetId\"L\n" +
+	"\rRevertRequest\x12!\n" +
+	"\fchangeset_id\x18\x01 \x01(\x03R\vchangesetId\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\"|\n" +
+	"\n" +
+	"RevertSkip\x123\n" +
+	"\aelement\x18\x01 \x01(\v2\x19.geocommuns.v1.ElementRefR\aelement\x12!\n" +
+	"\fby_changeset\x18\x02 \x01(\x03R\vbyChangeset\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb4\x01\n" +
+	"\x0eRevertResponse\x126\n" +
+	"\tchangeset\x18\x01 \x01(\v2\x18.geocommuns.v1.ChangesetR\tchangeset\x125\n" +
+	"\breverted\x18\x02 \x03(\v2\x19.geocommuns.v1.ElementRefR\breverted\x123\n" +
+	"\askipped\x18\x03 \x03(\v2\x19.geocommuns.v1.RevertSkipR\askipped2\x8e\a\n" +
 	"\rReviewService\x12S\n" +
 	"\tListQueue\x12\x1f.geocommuns.v1.ListQueueRequest\x1a .geocommuns.v1.ListQueueResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\tGetReview\x12\x1f.geocommuns.v1.GetReviewRequest\x1a .geocommuns.v1.GetReviewResponse\"\x03\x90\x02\x01\x12E\n" +
@@ -1475,7 +2155,9 @@ const file_geocommuns_v1_review_service_proto_rawDesc = "" +
 	"\x06Reject\x12\x1c.geocommuns.v1.RejectRequest\x1a\x1d.geocommuns.v1.RejectResponse\x12K\n" +
 	"\bWithdraw\x12\x1e.geocommuns.v1.WithdrawRequest\x1a\x1f.geocommuns.v1.WithdrawResponse\x12H\n" +
 	"\aComment\x12\x1d.geocommuns.v1.CommentRequest\x1a\x1e.geocommuns.v1.CommentResponse\x12\\\n" +
-	"\fListAuditLog\x12\".geocommuns.v1.ListAuditLogRequest\x1a#.geocommuns.v1.ListAuditLogResponse\"\x03\x90\x02\x01BAZ?github.com/geocommuns/geocommuns/gen/geocommuns/v1;geocommunsv1b\x06proto3"
+	"\fListAuditLog\x12\".geocommuns.v1.ListAuditLogRequest\x1a#.geocommuns.v1.ListAuditLogResponse\"\x03\x90\x02\x01\x12`\n" +
+	"\x0fApproveElements\x12%.geocommuns.v1.ApproveElementsRequest\x1a&.geocommuns.v1.ApproveElementsResponse\x12E\n" +
+	"\x06Revert\x12\x1c.geocommuns.v1.RevertRequest\x1a\x1d.geocommuns.v1.RevertResponseBAZ?github.com/geocommuns/geocommuns/gen/geocommuns/v1;geocommunsv1b\x06proto3"
 
 var (
 	file_geocommuns_v1_review_service_proto_rawDescOnce sync.Once
@@ -1489,90 +2171,118 @@ func file_geocommuns_v1_review_service_proto_rawDescGZIP() []byte {
 	return file_geocommuns_v1_review_service_proto_rawDescData
 }
 
-var file_geocommuns_v1_review_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_geocommuns_v1_review_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_geocommuns_v1_review_service_proto_goTypes = []any{
-	(*ListQueueRequest)(nil),       // 0: geocommuns.v1.ListQueueRequest
-	(*ScopeApproval)(nil),          // 1: geocommuns.v1.ScopeApproval
-	(*QueueItem)(nil),              // 2: geocommuns.v1.QueueItem
-	(*ListQueueResponse)(nil),      // 3: geocommuns.v1.ListQueueResponse
-	(*GetReviewRequest)(nil),       // 4: geocommuns.v1.GetReviewRequest
-	(*ElementRef)(nil),             // 5: geocommuns.v1.ElementRef
-	(*Finding)(nil),                // 6: geocommuns.v1.Finding
-	(*ElementReview)(nil),          // 7: geocommuns.v1.ElementReview
-	(*GetReviewResponse)(nil),      // 8: geocommuns.v1.GetReviewResponse
-	(*AssignRequest)(nil),          // 9: geocommuns.v1.AssignRequest
-	(*AssignResponse)(nil),         // 10: geocommuns.v1.AssignResponse
-	(*ApproveRequest)(nil),         // 11: geocommuns.v1.ApproveRequest
-	(*ApproveResponse)(nil),        // 12: geocommuns.v1.ApproveResponse
-	(*RequestChangesRequest)(nil),  // 13: geocommuns.v1.RequestChangesRequest
-	(*RequestChangesResponse)(nil), // 14: geocommuns.v1.RequestChangesResponse
-	(*RejectRequest)(nil),          // 15: geocommuns.v1.RejectRequest
-	(*RejectResponse)(nil),         // 16: geocommuns.v1.RejectResponse
-	(*WithdrawRequest)(nil),        // 17: geocommuns.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),       // 18: geocommuns.v1.WithdrawResponse
-	(*CommentRequest)(nil),         // 19: geocommuns.v1.CommentRequest
-	(*CommentResponse)(nil),        // 20: geocommuns.v1.CommentResponse
-	(*ListAuditLogRequest)(nil),    // 21: geocommuns.v1.ListAuditLogRequest
-	(*ListAuditLogResponse)(nil),   // 22: geocommuns.v1.ListAuditLogResponse
-	(ReviewState)(0),               // 23: geocommuns.v1.ReviewState
-	(*BoundingBox)(nil),            // 24: geocommuns.v1.BoundingBox
-	(*timestamppb.Timestamp)(nil),  // 25: google.protobuf.Timestamp
-	(*Changeset)(nil),              // 26: geocommuns.v1.Changeset
-	(ElementType)(0),               // 27: geocommuns.v1.ElementType
-	(Action)(0),                    // 28: geocommuns.v1.Action
-	(*Element)(nil),                // 29: geocommuns.v1.Element
-	(*ReviewEvent)(nil),            // 30: geocommuns.v1.ReviewEvent
+	(*ListQueueRequest)(nil),        // 0: geocommuns.v1.ListQueueRequest
+	(*ScopeApproval)(nil),           // 1: geocommuns.v1.ScopeApproval
+	(*QueueItem)(nil),               // 2: geocommuns.v1.QueueItem
+	(*ListQueueResponse)(nil),       // 3: geocommuns.v1.ListQueueResponse
+	(*GetReviewRequest)(nil),        // 4: geocommuns.v1.GetReviewRequest
+	(*ElementRef)(nil),              // 5: geocommuns.v1.ElementRef
+	(*Finding)(nil),                 // 6: geocommuns.v1.Finding
+	(*ElementReview)(nil),           // 7: geocommuns.v1.ElementReview
+	(*GetReviewResponse)(nil),       // 8: geocommuns.v1.GetReviewResponse
+	(*MergeConflict)(nil),           // 9: geocommuns.v1.MergeConflict
+	(*ConflictField)(nil),           // 10: geocommuns.v1.ConflictField
+	(*AssignRequest)(nil),           // 11: geocommuns.v1.AssignRequest
+	(*AssignResponse)(nil),          // 12: geocommuns.v1.AssignResponse
+	(*ApproveRequest)(nil),          // 13: geocommuns.v1.ApproveRequest
+	(*ApproveResponse)(nil),         // 14: geocommuns.v1.ApproveResponse
+	(*RequestChangesRequest)(nil),   // 15: geocommuns.v1.RequestChangesRequest
+	(*RequestChangesResponse)(nil),  // 16: geocommuns.v1.RequestChangesResponse
+	(*RejectRequest)(nil),           // 17: geocommuns.v1.RejectRequest
+	(*RejectResponse)(nil),          // 18: geocommuns.v1.RejectResponse
+	(*WithdrawRequest)(nil),         // 19: geocommuns.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),        // 20: geocommuns.v1.WithdrawResponse
+	(*CommentRequest)(nil),          // 21: geocommuns.v1.CommentRequest
+	(*CommentResponse)(nil),         // 22: geocommuns.v1.CommentResponse
+	(*ListAuditLogRequest)(nil),     // 23: geocommuns.v1.ListAuditLogRequest
+	(*ListAuditLogResponse)(nil),    // 24: geocommuns.v1.ListAuditLogResponse
+	(*ApproveElementsRequest)(nil),  // 25: geocommuns.v1.ApproveElementsRequest
+	(*AddedElement)(nil),            // 26: geocommuns.v1.AddedElement
+	(*ApproveElementsResponse)(nil), // 27: geocommuns.v1.ApproveElementsResponse
+	(*RevertRequest)(nil),           // 28: geocommuns.v1.RevertRequest
+	(*RevertSkip)(nil),              // 29: geocommuns.v1.RevertSkip
+	(*RevertResponse)(nil),          // 30: geocommuns.v1.RevertResponse
+	(ReviewState)(0),                // 31: geocommuns.v1.ReviewState
+	(*BoundingBox)(nil),             // 32: geocommuns.v1.BoundingBox
+	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
+	(*Changeset)(nil),               // 34: geocommuns.v1.Changeset
+	(ElementType)(0),                // 35: geocommuns.v1.ElementType
+	(Action)(0),                     // 36: geocommuns.v1.Action
+	(*Element)(nil),                 // 37: geocommuns.v1.Element
+	(*ReviewEvent)(nil),             // 38: geocommuns.v1.ReviewEvent
 }
 var file_geocommuns_v1_review_service_proto_depIdxs = []int32{
-	23, // 0: geocommuns.v1.ListQueueRequest.states:type_name -> geocommuns.v1.ReviewState
-	24, // 1: geocommuns.v1.ListQueueRequest.bbox:type_name -> geocommuns.v1.BoundingBox
-	25, // 2: geocommuns.v1.ListQueueRequest.submitted_before:type_name -> google.protobuf.Timestamp
-	26, // 3: geocommuns.v1.QueueItem.changeset:type_name -> geocommuns.v1.Changeset
+	31, // 0: geocommuns.v1.ListQueueRequest.states:type_name -> geocommuns.v1.ReviewState
+	32, // 1: geocommuns.v1.ListQueueRequest.bbox:type_name -> geocommuns.v1.BoundingBox
+	33, // 2: geocommuns.v1.ListQueueRequest.submitted_before:type_name -> google.protobuf.Timestamp
+	34, // 3: geocommuns.v1.QueueItem.changeset:type_name -> geocommuns.v1.Changeset
 	1,  // 4: geocommuns.v1.QueueItem.scopes:type_name -> geocommuns.v1.ScopeApproval
-	25, // 5: geocommuns.v1.QueueItem.submitted_at:type_name -> google.protobuf.Timestamp
+	33, // 5: geocommuns.v1.QueueItem.submitted_at:type_name -> google.protobuf.Timestamp
 	2,  // 6: geocommuns.v1.ListQueueResponse.items:type_name -> geocommuns.v1.QueueItem
-	27, // 7: geocommuns.v1.ElementRef.type:type_name -> geocommuns.v1.ElementType
+	35, // 7: geocommuns.v1.ElementRef.type:type_name -> geocommuns.v1.ElementType
 	5,  // 8: geocommuns.v1.Finding.elements:type_name -> geocommuns.v1.ElementRef
-	28, // 9: geocommuns.v1.ElementReview.action:type_name -> geocommuns.v1.Action
-	29, // 10: geocommuns.v1.ElementReview.old:type_name -> geocommuns.v1.Element
-	29, // 11: geocommuns.v1.ElementReview.new:type_name -> geocommuns.v1.Element
-	29, // 12: geocommuns.v1.ElementReview.current:type_name -> geocommuns.v1.Element
-	26, // 13: geocommuns.v1.GetReviewResponse.changeset:type_name -> geocommuns.v1.Changeset
+	36, // 9: geocommuns.v1.ElementReview.action:type_name -> geocommuns.v1.Action
+	37, // 10: geocommuns.v1.ElementReview.old:type_name -> geocommuns.v1.Element
+	37, // 11: geocommuns.v1.ElementReview.new:type_name -> geocommuns.v1.Element
+	37, // 12: geocommuns.v1.ElementReview.current:type_name -> geocommuns.v1.Element
+	34, // 13: geocommuns.v1.GetReviewResponse.changeset:type_name -> geocommuns.v1.Changeset
 	6,  // 14: geocommuns.v1.GetReviewResponse.findings:type_name -> geocommuns.v1.Finding
-	25, // 15: geocommuns.v1.GetReviewResponse.validated_at:type_name -> google.protobuf.Timestamp
+	33, // 15: geocommuns.v1.GetReviewResponse.validated_at:type_name -> google.protobuf.Timestamp
 	1,  // 16: geocommuns.v1.GetReviewResponse.scopes:type_name -> geocommuns.v1.ScopeApproval
 	7,  // 17: geocommuns.v1.GetReviewResponse.elements:type_name -> geocommuns.v1.ElementReview
-	30, // 18: geocommuns.v1.GetReviewResponse.events:type_name -> geocommuns.v1.ReviewEvent
-	30, // 19: geocommuns.v1.AssignResponse.event:type_name -> geocommuns.v1.ReviewEvent
-	26, // 20: geocommuns.v1.ApproveResponse.changeset:type_name -> geocommuns.v1.Changeset
-	26, // 21: geocommuns.v1.RequestChangesResponse.changeset:type_name -> geocommuns.v1.Changeset
-	26, // 22: geocommuns.v1.RejectResponse.changeset:type_name -> geocommuns.v1.Changeset
-	26, // 23: geocommuns.v1.WithdrawResponse.changeset:type_name -> geocommuns.v1.Changeset
-	30, // 24: geocommuns.v1.CommentResponse.event:type_name -> geocommuns.v1.ReviewEvent
-	30, // 25: geocommuns.v1.ListAuditLogResponse.events:type_name -> geocommuns.v1.ReviewEvent
-	0,  // 26: geocommuns.v1.ReviewService.ListQueue:input_type -> geocommuns.v1.ListQueueRequest
-	4,  // 27: geocommuns.v1.ReviewService.GetReview:input_type -> geocommuns.v1.GetReviewRequest
-	9,  // 28: geocommuns.v1.ReviewService.Assign:input_type -> geocommuns.v1.AssignRequest
-	11, // 29: geocommuns.v1.ReviewService.Approve:input_type -> geocommuns.v1.ApproveRequest
-	13, // 30: geocommuns.v1.ReviewService.RequestChanges:input_type -> geocommuns.v1.RequestChangesRequest
-	15, // 31: geocommuns.v1.ReviewService.Reject:input_type -> geocommuns.v1.RejectRequest
-	17, // 32: geocommuns.v1.ReviewService.Withdraw:input_type -> geocommuns.v1.WithdrawRequest
-	19, // 33: geocommuns.v1.ReviewService.Comment:input_type -> geocommuns.v1.CommentRequest
-	21, // 34: geocommuns.v1.ReviewService.ListAuditLog:input_type -> geocommuns.v1.ListAuditLogRequest
-	3,  // 35: geocommuns.v1.ReviewService.ListQueue:output_type -> geocommuns.v1.ListQueueResponse
-	8,  // 36: geocommuns.v1.ReviewService.GetReview:output_type -> geocommuns.v1.GetReviewResponse
-	10, // 37: geocommuns.v1.ReviewService.Assign:output_type -> geocommuns.v1.AssignResponse
-	12, // 38: geocommuns.v1.ReviewService.Approve:output_type -> geocommuns.v1.ApproveResponse
-	14, // 39: geocommuns.v1.ReviewService.RequestChanges:output_type -> geocommuns.v1.RequestChangesResponse
-	16, // 40: geocommuns.v1.ReviewService.Reject:output_type -> geocommuns.v1.RejectResponse
-	18, // 41: geocommuns.v1.ReviewService.Withdraw:output_type -> geocommuns.v1.WithdrawResponse
-	20, // 42: geocommuns.v1.ReviewService.Comment:output_type -> geocommuns.v1.CommentResponse
-	22, // 43: geocommuns.v1.ReviewService.ListAuditLog:output_type -> geocommuns.v1.ListAuditLogResponse
-	35, // [35:44] is the sub-list for method output_type
-	26, // [26:35] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	38, // 18: geocommuns.v1.GetReviewResponse.events:type_name -> geocommuns.v1.ReviewEvent
+	9,  // 19: geocommuns.v1.GetReviewResponse.conflicts:type_name -> geocommuns.v1.MergeConflict
+	5,  // 20: geocommuns.v1.MergeConflict.element:type_name -> geocommuns.v1.ElementRef
+	10, // 21: geocommuns.v1.MergeConflict.fields:type_name -> geocommuns.v1.ConflictField
+	37, // 22: geocommuns.v1.MergeConflict.base:type_name -> geocommuns.v1.Element
+	37, // 23: geocommuns.v1.MergeConflict.current:type_name -> geocommuns.v1.Element
+	37, // 24: geocommuns.v1.MergeConflict.pending:type_name -> geocommuns.v1.Element
+	38, // 25: geocommuns.v1.AssignResponse.event:type_name -> geocommuns.v1.ReviewEvent
+	34, // 26: geocommuns.v1.ApproveResponse.changeset:type_name -> geocommuns.v1.Changeset
+	34, // 27: geocommuns.v1.RequestChangesResponse.changeset:type_name -> geocommuns.v1.Changeset
+	34, // 28: geocommuns.v1.RejectResponse.changeset:type_name -> geocommuns.v1.Changeset
+	34, // 29: geocommuns.v1.WithdrawResponse.changeset:type_name -> geocommuns.v1.Changeset
+	38, // 30: geocommuns.v1.CommentResponse.event:type_name -> geocommuns.v1.ReviewEvent
+	38, // 31: geocommuns.v1.ListAuditLogResponse.events:type_name -> geocommuns.v1.ReviewEvent
+	5,  // 32: geocommuns.v1.ApproveElementsRequest.elements:type_name -> geocommuns.v1.ElementRef
+	5,  // 33: geocommuns.v1.AddedElement.element:type_name -> geocommuns.v1.ElementRef
+	5,  // 34: geocommuns.v1.AddedElement.because:type_name -> geocommuns.v1.ElementRef
+	5,  // 35: geocommuns.v1.ApproveElementsResponse.accepted:type_name -> geocommuns.v1.ElementRef
+	26, // 36: geocommuns.v1.ApproveElementsResponse.added:type_name -> geocommuns.v1.AddedElement
+	34, // 37: geocommuns.v1.ApproveElementsResponse.changeset:type_name -> geocommuns.v1.Changeset
+	5,  // 38: geocommuns.v1.RevertSkip.element:type_name -> geocommuns.v1.ElementRef
+	34, // 39: geocommuns.v1.RevertResponse.changeset:type_name -> geocommuns.v1.Changeset
+	5,  // 40: geocommuns.v1.RevertResponse.reverted:type_name -> geocommuns.v1.ElementRef
+	29, // 41: geocommuns.v1.RevertResponse.skipped:type_name -> geocommuns.v1.RevertSkip
+	0,  // 42: geocommuns.v1.ReviewService.ListQueue:input_type -> geocommuns.v1.ListQueueRequest
+	4,  // 43: geocommuns.v1.ReviewService.GetReview:input_type -> geocommuns.v1.GetReviewRequest
+	11, // 44: geocommuns.v1.ReviewService.Assign:input_type -> geocommuns.v1.AssignRequest
+	13, // 45: geocommuns.v1.ReviewService.Approve:input_type -> geocommuns.v1.ApproveRequest
+	15, // 46: geocommuns.v1.ReviewService.RequestChanges:input_type -> geocommuns.v1.RequestChangesRequest
+	17, // 47: geocommuns.v1.ReviewService.Reject:input_type -> geocommuns.v1.RejectRequest
+	19, // 48: geocommuns.v1.ReviewService.Withdraw:input_type -> geocommuns.v1.WithdrawRequest
+	21, // 49: geocommuns.v1.ReviewService.Comment:input_type -> geocommuns.v1.CommentRequest
+	23, // 50: geocommuns.v1.ReviewService.ListAuditLog:input_type -> geocommuns.v1.ListAuditLogRequest
+	25, // 51: geocommuns.v1.ReviewService.ApproveElements:input_type -> geocommuns.v1.ApproveElementsRequest
+	28, // 52: geocommuns.v1.ReviewService.Revert:input_type -> geocommuns.v1.RevertRequest
+	3,  // 53: geocommuns.v1.ReviewService.ListQueue:output_type -> geocommuns.v1.ListQueueResponse
+	8,  // 54: geocommuns.v1.ReviewService.GetReview:output_type -> geocommuns.v1.GetReviewResponse
+	12, // 55: geocommuns.v1.ReviewService.Assign:output_type -> geocommuns.v1.AssignResponse
+	14, // 56: geocommuns.v1.ReviewService.Approve:output_type -> geocommuns.v1.ApproveResponse
+	16, // 57: geocommuns.v1.ReviewService.RequestChanges:output_type -> geocommuns.v1.RequestChangesResponse
+	18, // 58: geocommuns.v1.ReviewService.Reject:output_type -> geocommuns.v1.RejectResponse
+	20, // 59: geocommuns.v1.ReviewService.Withdraw:output_type -> geocommuns.v1.WithdrawResponse
+	22, // 60: geocommuns.v1.ReviewService.Comment:output_type -> geocommuns.v1.CommentResponse
+	24, // 61: geocommuns.v1.ReviewService.ListAuditLog:output_type -> geocommuns.v1.ListAuditLogResponse
+	27, // 62: geocommuns.v1.ReviewService.ApproveElements:output_type -> geocommuns.v1.ApproveElementsResponse
+	30, // 63: geocommuns.v1.ReviewService.Revert:output_type -> geocommuns.v1.RevertResponse
+	53, // [53:64] is the sub-list for method output_type
+	42, // [42:53] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_geocommuns_v1_review_service_proto_init() }
@@ -1591,7 +2301,7 @@ func file_geocommuns_v1_review_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_geocommuns_v1_review_service_proto_rawDesc), len(file_geocommuns_v1_review_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

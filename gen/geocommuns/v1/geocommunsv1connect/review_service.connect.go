@@ -53,6 +53,11 @@ const (
 	// ReviewServiceListAuditLogProcedure is the fully-qualified name of the ReviewService's
 	// ListAuditLog RPC.
 	ReviewServiceListAuditLogProcedure = "/geocommuns.v1.ReviewService/ListAuditLog"
+	// ReviewServiceApproveElementsProcedure is the fully-qualified name of the ReviewService's
+	// ApproveElements RPC.
+	ReviewServiceApproveElementsProcedure = "/geocommuns.v1.ReviewService/ApproveElements"
+	// ReviewServiceRevertProcedure is the fully-qualified name of the ReviewService's Revert RPC.
+	ReviewServiceRevertProcedure = "/geocommuns.v1.ReviewService/Revert"
 )
 
 // ReviewServiceClient is a client for the geocommuns.v1.ReviewService service.
@@ -83,6 +88,23 @@ type ReviewServiceClient interface {
 	// submissions, decisions, assignments, withdrawals, policy actions and
 	// comments. Anyone may read it.
 	ListAuditLog(context.Context, *connect.Request[v1.ListAuditLogRequest]) (*connect.Response[v1.ListAuditLogResponse], error)
+	// ApproveElements approves part of a submitted changeset (partial
+	// accept): the elements chosen, with those they need (a way brings the
+	// nodes this changeset creates for it; a node's deletion brings the
+	// way edit that released it), for the caller's scopes, as Approve
+	// does. The rest moves to a new changeset of the author, returned as
+	// changes requested with the comment; choosing every element is a
+	// plain approval. INVALID_ARGUMENT when no element is given or one is
+	// not the changeset's.
+	ApproveElements(context.Context, *connect.Request[v1.ApproveElementsRequest]) (*connect.Response[v1.ApproveElementsResponse], error)
+	// Revert undoes a merged changeset in a new changeset of the caller
+	// (any signed-in contributor), computed against the current data and
+	// rebased over later edits: what a later edit changed or depends on is
+	// skipped and reported, never overwritten. The revert is submitted for
+	// review like any changeset; its author cannot approve it.
+	// FAILED_PRECONDITION for a changeset not merged; INVALID_ARGUMENT when
+	// nothing is left to revert.
+	Revert(context.Context, *connect.Request[v1.RevertRequest]) (*connect.Response[v1.RevertResponse], error)
 }
 
 // NewReviewServiceClient constructs a client for the geocommuns.v1.ReviewService service. By
@@ -153,20 +175,34 @@ func NewReviewServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		approveElements: connect.NewClient[v1.ApproveElementsRequest, v1.ApproveElementsResponse](
+			httpClient,
+			baseURL+ReviewServiceApproveElementsProcedure,
+			connect.WithSchema(reviewServiceMethods.ByName("ApproveElements")),
+			connect.WithClientOptions(opts...),
+		),
+		revert: connect.NewClient[v1.RevertRequest, v1.RevertResponse](
+			httpClient,
+			baseURL+ReviewServiceRevertProcedure,
+			connect.WithSchema(reviewServiceMethods.ByName("Revert")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // reviewServiceClient implements ReviewServiceClient.
 type reviewServiceClient struct {
-	listQueue      *connect.Client[v1.ListQueueRequest, v1.ListQueueResponse]
-	getReview      *connect.Client[v1.GetReviewRequest, v1.GetReviewResponse]
-	assign         *connect.Client[v1.AssignRequest, v1.AssignResponse]
-	approve        *connect.Client[v1.ApproveRequest, v1.ApproveResponse]
-	requestChanges *connect.Client[v1.RequestChangesRequest, v1.RequestChangesResponse]
-	reject         *connect.Client[v1.RejectRequest, v1.RejectResponse]
-	withdraw       *connect.Client[v1.WithdrawRequest, v1.WithdrawResponse]
-	comment        *connect.Client[v1.CommentRequest, v1.CommentResponse]
-	listAuditLog   *connect.Client[v1.ListAuditLogRequest, v1.ListAuditLogResponse]
+	listQueue       *connect.Client[v1.ListQueueRequest, v1.ListQueueResponse]
+	getReview       *connect.Client[v1.GetReviewRequest, v1.GetReviewResponse]
+	assign          *connect.Client[v1.AssignRequest, v1.AssignResponse]
+	approve         *connect.Client[v1.ApproveRequest, v1.ApproveResponse]
+	requestChanges  *connect.Client[v1.RequestChangesRequest, v1.RequestChangesResponse]
+	reject          *connect.Client[v1.RejectRequest, v1.RejectResponse]
+	withdraw        *connect.Client[v1.WithdrawRequest, v1.WithdrawResponse]
+	comment         *connect.Client[v1.CommentRequest, v1.CommentResponse]
+	listAuditLog    *connect.Client[v1.ListAuditLogRequest, v1.ListAuditLogResponse]
+	approveElements *connect.Client[v1.ApproveElementsRequest, v1.ApproveElementsResponse]
+	revert          *connect.Client[v1.RevertRequest, v1.RevertResponse]
 }
 
 // ListQueue calls geocommuns.v1.ReviewService.ListQueue.
@@ -214,6 +250,16 @@ func (c *reviewServiceClient) ListAuditLog(ctx context.Context, req *connect.Req
 	return c.listAuditLog.CallUnary(ctx, req)
 }
 
+// ApproveElements calls geocommuns.v1.ReviewService.ApproveElements.
+func (c *reviewServiceClient) ApproveElements(ctx context.Context, req *connect.Request[v1.ApproveElementsRequest]) (*connect.Response[v1.ApproveElementsResponse], error) {
+	return c.approveElements.CallUnary(ctx, req)
+}
+
+// Revert calls geocommuns.v1.ReviewService.Revert.
+func (c *reviewServiceClient) Revert(ctx context.Context, req *connect.Request[v1.RevertRequest]) (*connect.Response[v1.RevertResponse], error) {
+	return c.revert.CallUnary(ctx, req)
+}
+
 // ReviewServiceHandler is an implementation of the geocommuns.v1.ReviewService service.
 type ReviewServiceHandler interface {
 	// ListQueue lists the changesets waiting for review, the caller's own
@@ -242,6 +288,23 @@ type ReviewServiceHandler interface {
 	// submissions, decisions, assignments, withdrawals, policy actions and
 	// comments. Anyone may read it.
 	ListAuditLog(context.Context, *connect.Request[v1.ListAuditLogRequest]) (*connect.Response[v1.ListAuditLogResponse], error)
+	// ApproveElements approves part of a submitted changeset (partial
+	// accept): the elements chosen, with those they need (a way brings the
+	// nodes this changeset creates for it; a node's deletion brings the
+	// way edit that released it), for the caller's scopes, as Approve
+	// does. The rest moves to a new changeset of the author, returned as
+	// changes requested with the comment; choosing every element is a
+	// plain approval. INVALID_ARGUMENT when no element is given or one is
+	// not the changeset's.
+	ApproveElements(context.Context, *connect.Request[v1.ApproveElementsRequest]) (*connect.Response[v1.ApproveElementsResponse], error)
+	// Revert undoes a merged changeset in a new changeset of the caller
+	// (any signed-in contributor), computed against the current data and
+	// rebased over later edits: what a later edit changed or depends on is
+	// skipped and reported, never overwritten. The revert is submitted for
+	// review like any changeset; its author cannot approve it.
+	// FAILED_PRECONDITION for a changeset not merged; INVALID_ARGUMENT when
+	// nothing is left to revert.
+	Revert(context.Context, *connect.Request[v1.RevertRequest]) (*connect.Response[v1.RevertResponse], error)
 }
 
 // NewReviewServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -308,6 +371,18 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	reviewServiceApproveElementsHandler := connect.NewUnaryHandler(
+		ReviewServiceApproveElementsProcedure,
+		svc.ApproveElements,
+		connect.WithSchema(reviewServiceMethods.ByName("ApproveElements")),
+		connect.WithHandlerOptions(opts...),
+	)
+	reviewServiceRevertHandler := connect.NewUnaryHandler(
+		ReviewServiceRevertProcedure,
+		svc.Revert,
+		connect.WithSchema(reviewServiceMethods.ByName("Revert")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/geocommuns.v1.ReviewService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReviewServiceListQueueProcedure:
@@ -328,6 +403,10 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 			reviewServiceCommentHandler.ServeHTTP(w, r)
 		case ReviewServiceListAuditLogProcedure:
 			reviewServiceListAuditLogHandler.ServeHTTP(w, r)
+		case ReviewServiceApproveElementsProcedure:
+			reviewServiceApproveElementsHandler.ServeHTTP(w, r)
+		case ReviewServiceRevertProcedure:
+			reviewServiceRevertHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -371,4 +450,12 @@ func (UnimplementedReviewServiceHandler) Comment(context.Context, *connect.Reque
 
 func (UnimplementedReviewServiceHandler) ListAuditLog(context.Context, *connect.Request[v1.ListAuditLogRequest]) (*connect.Response[v1.ListAuditLogResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("geocommuns.v1.ReviewService.ListAuditLog is not implemented"))
+}
+
+func (UnimplementedReviewServiceHandler) ApproveElements(context.Context, *connect.Request[v1.ApproveElementsRequest]) (*connect.Response[v1.ApproveElementsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("geocommuns.v1.ReviewService.ApproveElements is not implemented"))
+}
+
+func (UnimplementedReviewServiceHandler) Revert(context.Context, *connect.Request[v1.RevertRequest]) (*connect.Response[v1.RevertResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("geocommuns.v1.ReviewService.Revert is not implemented"))
 }
