@@ -18,9 +18,10 @@ func ChangesetOpen(c *Changeset, now time.Time) bool {
 // /api/0.6/changeset/ID (one) and /api/0.6/changesets (many) answer:
 // attributes in the order of cgimap's xml_formatter::write_changeset
 // (id, created_at, closed_at once closed, open, user and uid, the box
-// when there is one, comments_count, changes_count), then review_state,
-// geocommuns' own attribute (design.md: never a tag, never a child,
-// which JOSM would reject), then the tags.
+// when there is one, comments_count, changes_count), then review_state
+// and, while conflicted, conflicts (the path of the report), geocommuns'
+// own attributes (design.md: never a tag, never a child, which JOSM would
+// reject), then the tags.
 func WriteChangesetsXML(w io.Writer, h DocumentHeader, now time.Time, cs ...Changeset) error {
 	bw := bufio.NewWriterSize(w, 16<<10)
 	b := make([]byte, 0, 4096)
@@ -72,6 +73,11 @@ func WriteChangesetsXML(w io.Writer, h DocumentHeader, now time.Time, cs ...Chan
 			b = appendXMLEscaped(b, string(c.ReviewState))
 			b = append(b, '"')
 		}
+		if c.ReviewState == ReviewConflicted {
+			b = append(b, ` conflicts="`...)
+			b = appendConflictsPath(b, c.ID)
+			b = append(b, '"')
+		}
 		if len(c.Tags) == 0 && c.Discussion == nil {
 			b = append(b, "/>\n"...)
 		} else {
@@ -116,7 +122,8 @@ func WriteChangesetsJSON(w io.Writer, h DocumentHeader, now time.Time, cs []Chan
 // app/views/api/changesets/_changeset.json.jbuilder (what osm-api
 // reads): id, created_at, open, comments_count, changes_count,
 // closed_at once closed, min_lat … max_lon when there is a box, uid and
-// user, tags when there are some; then "review_state".
+// user, tags when there are some; then "review_state" and, while
+// conflicted, "conflicts".
 func writeChangesetsJSON(w io.Writer, h DocumentHeader, now time.Time, many bool, cs []Changeset) error {
 	bw := bufio.NewWriterSize(w, 16<<10)
 	b := make([]byte, 0, 4096)
@@ -184,6 +191,11 @@ func writeChangesetsJSON(w io.Writer, h DocumentHeader, now time.Time, many bool
 			b = append(b, `,"review_state":`...)
 			b = appendJSONString(b, string(c.ReviewState))
 		}
+		if c.ReviewState == ReviewConflicted {
+			b = append(b, `,"conflicts":"`...)
+			b = appendConflictsPath(b, c.ID)
+			b = append(b, '"')
+		}
 		b = append(b, '}')
 		if len(b) > 3072 {
 			if _, err := bw.Write(b); err != nil {
@@ -200,6 +212,15 @@ func writeChangesetsJSON(w io.Writer, h DocumentHeader, now time.Time, many bool
 		return err
 	}
 	return bw.Flush()
+}
+
+// appendConflictsPath writes where a conflicted changeset's report is
+// (GET /api/0.6/changeset/ID/conflicts), the value of geocommuns' own
+// conflicts attribute: like review_state an attribute, never a child.
+func appendConflictsPath(b []byte, id int64) []byte {
+	b = append(b, "/api/0.6/changeset/"...)
+	b = strconv.AppendInt(b, id, 10)
+	return append(b, "/conflicts"...)
 }
 
 // appendFixed7 writes a coordinate with all seven decimals, as cgimap

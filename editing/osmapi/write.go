@@ -56,6 +56,7 @@ var changesetReadRoutes = []struct {
 	{"/api/0.6/changeset/{id}", (*API).getChangeset},
 	{"/api/0.6/changesets", (*API).listChangesets},
 	{"/api/0.6/changeset/{id}/download", (*API).downloadChangeset},
+	{"/api/0.6/changeset/{id}/conflicts", (*API).changesetConflicts},
 }
 
 func elementWrite(t osmdata.ElementType, h func(*API, osmdata.ElementType, http.ResponseWriter, *http.Request)) func(*API, http.ResponseWriter, *http.Request) {
