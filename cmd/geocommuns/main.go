@@ -33,6 +33,7 @@ var commands = []command{
 	{"user", "add an account (user add NAME --role ROLE) and print its API token", runUser},
 	{"token", "create an API token for a user, or revoke one", runToken},
 	{"oauth-app", "register an OAuth 2 client application and print its client id", runOAuthApp},
+	{"revert", "revert a merged changeset as a user (revert ID --user NAME): a new changeset for review", runRevert},
 }
 
 // env is what a command may use of the process, so tests can run
