@@ -218,35 +218,11 @@ func (s *Store) Assign(ctx context.Context, changeset, reviewer int64) (osmdata.
 func (s *Store) Decide(ctx context.Context, d storage.Decision) (osmdata.Changeset, error) {
 	var c osmdata.Changeset
 	err := s.inReviewTx(ctx, fmt.Sprintf("%s on changeset %d by %d", d.Kind, d.Changeset, d.Reviewer), func(tx *sql.Tx) error {
-		current, required, validated, err := reviewed(ctx, tx, d.Changeset)
-		if err != nil {
+		var ev osmdata.ReviewEvent
+		var err error
+		if c, ev, err = decide(ctx, tx, d); err != nil {
 			return err
 		}
-		if err := storage.CheckReviewable(current, validated, d.Reviewer); err != nil {
-			return err
-		}
-		ev := osmdata.ReviewEvent{Changeset: d.Changeset, Kind: d.Kind, ActorUID: d.Reviewer, Comment: d.Comment,
-			Scope: strings.Join(d.Scopes, ",")}
-		state, err := storage.DecisionState(d.Kind)
-		if err != nil {
-			return err
-		}
-		if state == osmdata.ReviewApproved {
-			counted, done, err := approveScopes(ctx, tx, d, required)
-			if err != nil {
-				return err
-			}
-			ev.Scope = strings.Join(counted, ",")
-			if !done {
-				c, ev.State = current, current.ReviewState
-				_, err = writeReviewEvents(ctx, tx, ev)
-				return err
-			}
-		}
-		if c, err = moveReviewState(ctx, tx, d.Changeset, state); err != nil {
-			return err
-		}
-		ev.State = state
 		_, err = writeReviewEvents(ctx, tx, ev)
 		return err
 	})
@@ -254,6 +230,43 @@ func (s *Store) Decide(ctx context.Context, d storage.Decision) (osmdata.Changes
 		return osmdata.Changeset{}, err
 	}
 	return c, nil
+}
+
+// decide checks and records d on its changeset (Decide, and the approval
+// of ApprovePart). It returns the changeset after the decision and the
+// decision's event, for the caller to write with any other events of the
+// transaction.
+func decide(ctx context.Context, tx *sql.Tx, d storage.Decision) (osmdata.Changeset, osmdata.ReviewEvent, error) {
+	current, required, validated, err := reviewed(ctx, tx, d.Changeset)
+	if err != nil {
+		return osmdata.Changeset{}, osmdata.ReviewEvent{}, err
+	}
+	if err := storage.CheckReviewable(current, validated, d.Reviewer); err != nil {
+		return osmdata.Changeset{}, osmdata.ReviewEvent{}, err
+	}
+	ev := osmdata.ReviewEvent{Changeset: d.Changeset, Kind: d.Kind, ActorUID: d.Reviewer, Comment: d.Comment,
+		Scope: strings.Join(d.Scopes, ",")}
+	state, err := storage.DecisionState(d.Kind)
+	if err != nil {
+		return osmdata.Changeset{}, osmdata.ReviewEvent{}, err
+	}
+	if state == osmdata.ReviewApproved {
+		counted, done, err := approveScopes(ctx, tx, d, required)
+		if err != nil {
+			return osmdata.Changeset{}, osmdata.ReviewEvent{}, err
+		}
+		ev.Scope = strings.Join(counted, ",")
+		if !done {
+			ev.State = current.ReviewState
+			return current, ev, nil
+		}
+	}
+	c, err := moveReviewState(ctx, tx, d.Changeset, state)
+	if err != nil {
+		return osmdata.Changeset{}, osmdata.ReviewEvent{}, err
+	}
+	ev.State = state
+	return c, ev, nil
 }
 
 // approveScopes records d's approval: the needed scopes it covers (all of

@@ -159,16 +159,36 @@ func (s *memStore) Decide(ctx context.Context, d storage.Decision) (osmdata.Chan
 		return c, err
 	}
 	defer unlock()
-	if err := storage.CheckReviewable(c, s.validated(d.Changeset), d.Reviewer); err != nil {
+	c, ev, err := s.decideLocked(c, d)
+	if err != nil {
 		return osmdata.Changeset{}, err
 	}
-	ev := osmdata.ReviewEvent{Kind: d.Kind, ActorUID: d.Reviewer, Scope: strings.Join(d.Scopes, ","), Comment: d.Comment}
+	s.ed.reviews.log(ev)
+	return c, nil
+}
+
+// decideLocked checks and records d on c (raw, read under the editing
+// lock, which the caller holds) and returns the changeset after it and
+// the event for the caller to log. A refused d changes nothing.
+func (s *memStore) decideLocked(c osmdata.Changeset, d storage.Decision) (osmdata.Changeset, osmdata.ReviewEvent, error) {
+	if err := storage.CheckReviewable(c, s.validated(d.Changeset), d.Reviewer); err != nil {
+		return osmdata.Changeset{}, osmdata.ReviewEvent{}, err
+	}
+	ev := osmdata.ReviewEvent{Changeset: c.ID, Kind: d.Kind, ActorUID: d.Reviewer, Scope: strings.Join(d.Scopes, ","), Comment: d.Comment}
 	state, err := storage.DecisionState(d.Kind)
 	if err != nil {
-		return osmdata.Changeset{}, fmt.Errorf("decide on changeset %d: %w", d.Changeset, err)
+		return osmdata.Changeset{}, osmdata.ReviewEvent{}, fmt.Errorf("decide on changeset %d: %w", d.Changeset, err)
+	}
+	move := func() (osmdata.Changeset, osmdata.ReviewEvent, error) {
+		s.mu.Lock()
+		s.applyReviewState(&c, state)
+		s.changesets[c.ID] = c
+		s.mu.Unlock()
+		ev.State = state
+		return s.view(c), ev, nil
 	}
 	if state != osmdata.ReviewApproved {
-		return s.moveState(c, state, ev), nil
+		return move()
 	}
 	needed := s.rv.scopes[d.Changeset]
 	var counted []string
@@ -182,7 +202,7 @@ func (s *memStore) Decide(ctx context.Context, d storage.Decision) (osmdata.Chan
 		}
 	}
 	if len(needed) > 0 && len(counted) == 0 {
-		return osmdata.Changeset{}, fmt.Errorf("changeset %d needs none of the scopes %s: %w",
+		return osmdata.Changeset{}, osmdata.ReviewEvent{}, fmt.Errorf("changeset %d needs none of the scopes %s: %w",
 			d.Changeset, strings.Join(d.Scopes, ", "), storage.ErrReviewState)
 	}
 	if len(d.Scopes) == 0 {
@@ -198,11 +218,10 @@ func (s *memStore) Decide(ctx context.Context, d storage.Decision) (osmdata.Chan
 		done = done && sc.ApprovedBy != 0
 	}
 	if done {
-		return s.moveState(c, osmdata.ReviewApproved, ev), nil
+		return move()
 	}
-	ev.Changeset, ev.State = c.ID, c.ReviewState
-	s.ed.reviews.log(ev)
-	return s.view(c), nil
+	ev.State = c.ReviewState
+	return s.view(c), ev, nil
 }
 
 func (s *memStore) Withdraw(ctx context.Context, changeset, author int64) (osmdata.Changeset, error) {
