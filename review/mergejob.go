@@ -174,7 +174,7 @@ func (j *MergeJob) mergeApproved(ctx context.Context) (merged int, changed bool,
 		start := time.Now()
 		// A merge that has begun runs to its end, also when the process
 		// is asked to stop: its work is not lost to a rollback.
-		entry, err := j.store.Merge(context.WithoutCancel(ctx), id)
+		entry, err := j.merge(context.WithoutCancel(ctx), id)
 		var conflict *storage.ConflictError
 		switch {
 		case err == nil:
@@ -190,6 +190,10 @@ func (j *MergeJob) mergeApproved(ctx context.Context) (merged int, changed bool,
 		case errors.Is(err, storage.ErrNotMergeable):
 			// Another process merged it (or a reviewer moved it) since
 			// the queue was read.
+		case errors.Is(err, errRebaseUnsettled):
+			// Stays approved; the next step rebases it again, and the
+			// other changesets merge meanwhile.
+			j.logger.Warn("changeset left for the next step", "changeset", id, "err", err)
 		default:
 			return merged, changed, err
 		}
