@@ -91,25 +91,7 @@ func (a *API) changesetConflicts(w http.ResponseWriter, r *http.Request) {
 // in the document yet, from the changeset when it stages them (a node it
 // created or moved) and from the dataset otherwise.
 func (a *API) buildConflictsDocument(ctx context.Context, id int64, report []storage.MergeConflict, doc *conflictsDocument) error {
-	var needed []int64
-	for i := range report {
-		line := &report[i]
-		if line.Kind != storage.ConflictEdited {
-			doc.notes = append(doc.notes, fmt.Sprintf("%s: %s: %s", line.Element, line.Kind, line.Message))
-			continue
-		}
-		start, note := rebasedStart(line)
-		doc.elements[line.Element] = &documentElement{element: start, modify: true, comment: conflictComment(line, note)}
-		if start.Type == osmdata.Way {
-			needed = append(needed, start.Nodes...)
-		}
-	}
-	needed = slices.DeleteFunc(needed, func(n int64) bool {
-		_, in := doc.elements[osmdata.Key{Type: osmdata.Node, ID: n}]
-		return in
-	})
-	slices.Sort(needed)
-	needed = slices.Compact(needed)
+	needed := doc.addReport(report)
 	if len(needed) == 0 {
 		return nil
 	}
@@ -133,6 +115,30 @@ func (a *API) buildConflictsDocument(ctx context.Context, id int64, report []sto
 		}
 	}
 	return nil
+}
+
+// addReport lays out each line of report and returns the nodes the ways
+// among them use that the document does not hold yet, sorted.
+func (d *conflictsDocument) addReport(report []storage.MergeConflict) []int64 {
+	var needed []int64
+	for i := range report {
+		line := &report[i]
+		if line.Kind != storage.ConflictEdited {
+			d.notes = append(d.notes, fmt.Sprintf("%s: %s: %s", line.Element, line.Kind, line.Message))
+			continue
+		}
+		start, note := rebasedStart(line)
+		d.elements[line.Element] = &documentElement{element: start, modify: true, comment: conflictComment(line, note)}
+		if start.Type == osmdata.Way {
+			needed = append(needed, start.Nodes...)
+		}
+	}
+	needed = slices.DeleteFunc(needed, func(n int64) bool {
+		_, in := d.elements[osmdata.Key{Type: osmdata.Node, ID: n}]
+		return in
+	})
+	slices.Sort(needed)
+	return slices.Compact(needed)
 }
 
 // rebasedStart is what the contributor starts from for one edited line:

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/geocommuns/geocommuns/auth"
+	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/review"
+	"github.com/geocommuns/geocommuns/storage"
 )
 
 // conflictElement is one element of the conflict document as an editor
@@ -300,5 +302,51 @@ func (s *editServer) closeChangeset(who *auth.Identity, id int64) {
 	s.t.Helper()
 	if r := s.call(who, http.MethodPut, "/api/0.6/changeset/"+strconv.FormatInt(id, 10)+"/close", nil); r.status != http.StatusOK {
 		s.t.Fatalf("close changeset %d: %s", id, r)
+	}
+}
+
+// The document stays well-formed whatever the values in conflict hold
+// (dashes that would end a comment, quotes, newlines, invalid UTF-8),
+// and a side that deleted the element leaves the other side's content to
+// start from, at the current version.
+func TestConflictDocumentOfAwkwardValues(t *testing.T) {
+	hostile := "a--b -->\"<&>'\n\xff-"
+	node := func(version int, visible bool, value string) *osmdata.Element {
+		return &osmdata.Element{Type: osmdata.Node, ID: 7, Version: version, Visible: visible, Lat: 10, Lon: 20,
+			Tags: osmdata.Tags{{Key: "note", Value: value}}}
+	}
+	report := []storage.MergeConflict{
+		{Element: osmdata.Key{Type: osmdata.Node, ID: 7}, Kind: storage.ConflictEdited, BaseVersion: 1, CurrentVersion: 2,
+			Fields: []storage.ConflictField{{Kind: "tag", Key: "note", Base: "x", Current: hostile, Pending: "y--"}},
+			Base:   node(1, true, "x"), Current: node(2, true, hostile), Pending: node(2, true, "y--")},
+		// Deleted since by someone else: the contributor's content, to
+		// restore or to delete in the editor.
+		{Element: osmdata.Key{Type: osmdata.Node, ID: 8}, Kind: storage.ConflictEdited, BaseVersion: 1, CurrentVersion: 3,
+			Fields:  []storage.ConflictField{{Kind: "deleted", Base: "n", Pending: "n2", AbsentInCurrent: true}},
+			Base:    &osmdata.Element{Type: osmdata.Node, ID: 8, Version: 1, Visible: true, Tags: osmdata.Tags{{Key: "n", Value: "1"}}},
+			Pending: &osmdata.Element{Type: osmdata.Node, ID: 8, Version: 2, Visible: true, Tags: osmdata.Tags{{Key: "n", Value: "2"}}}},
+		{Element: osmdata.Key{Type: osmdata.Way, ID: 9}, Kind: storage.ConflictMissingReference, Message: "node 5 -- gone"},
+	}
+	doc := conflictsDocument{elements: map[osmdata.Key]*documentElement{}}
+	if needed := doc.addReport(report); len(needed) != 0 {
+		t.Errorf("nodes needed %v, want none: no way has content", needed)
+	}
+	var buf bytes.Buffer
+	if err := doc.write(&buf, DefaultHeader); err != nil {
+		t.Fatal(err)
+	}
+	els := parseConflictDocument(t, buf.Bytes())
+	if len(els) != 2 {
+		t.Fatalf("document %s: %d elements, want nodes 7 and 8", &buf, len(els))
+	}
+	if n := els[0]; n.ID != 7 || n.Version != 2 || n.Action != "modify" || n.tag("note") != strings.ToValidUTF8(hostile, "\uFFFD") ||
+		!strings.Contains(n.Comment, "tag note") || !strings.Contains(n.Comment, `pending "y- -"`) {
+		t.Errorf("node 7: %+v, want version 2 keeping the current note, its comment naming the tag", n)
+	}
+	if n := els[1]; n.ID != 8 || n.Version != 3 || n.Action != "modify" || n.tag("n") != "2" || !strings.Contains(n.Comment, "deleted since") {
+		t.Errorf("node 8: %+v, want the contributor's content at version 3, its comment saying it was deleted", n)
+	}
+	if !strings.Contains(buf.String(), "node 5 - - gone") {
+		t.Errorf("the missing reference is not noted:\n%s", &buf)
 	}
 }
