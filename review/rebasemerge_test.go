@@ -503,3 +503,56 @@ func TestRebaseTwentyConcurrentTaggers(t *testing.T) {
 		})
 	}
 }
+
+// A stacked changeset rebases from its parent's final version: ana's
+// second changeset builds on her first, bob tags the street between
+// their merges, and all three merge with every edit.
+func TestRebaseStackedChangeset(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := newStreet(t, b.open(t))
+			named := withTag(streetTags, "name", "Carrer Major")
+			parent, res := s.edit(s.ana, modifyWay(s.way, 1, s.nodes, named...))
+			child, _ := s.edit(s.ana, modifyWay(s.way, res.Entries[0].NewVersion, s.nodes, withTag(named, "surface", "asphalt")...))
+			csBob, _ := s.edit(s.bob, modifyWay(s.way, 1, s.nodes, withTag(streetTags, "lit", "yes")...))
+			s.mergeInOrder(closing{s.ana, parent}, closing{s.bob, csBob}, closing{s.ana, child})
+
+			for _, cs := range []int64{parent, csBob, child} {
+				if st := s.state(cs); st != osmdata.ReviewMerged {
+					t.Fatalf("changeset %d is %q, want merged (report %+v)", cs, st, s.conflicts(cs))
+				}
+			}
+			want := map[string]string{"highway": "residential", "name": "Carrer Major", "surface": "asphalt", "lit": "yes"}
+			if got := s.current(osmdata.Way, s.way); !maps.Equal(tagsOf(got.Tags), want) {
+				t.Fatalf("street after the three merges: tags %v, want %v", got.Tags, want)
+			}
+			s.history(osmdata.Way, s.way, s.seed, parent, csBob, child)
+		})
+	}
+}
+
+// storeWithoutRebase is a real store seen only through storage.Store, as
+// a backend without storage.Rebaser would be.
+type storeWithoutRebase struct{ storage.Store }
+
+// On a store that cannot rebase, the job merges as before issue 7: a
+// changeset whose base moved is conflicted, whatever it changed.
+func TestMergeWithoutRebaserRefusesMovedBases(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := newStreet(t, storeWithoutRebase{b.open(t)})
+			if _, ok := s.store.(storage.Rebaser); ok {
+				t.Fatal("the wrapped store still rebases")
+			}
+			csAna, _ := s.edit(s.ana, modifyWay(s.way, 1, s.nodes, withTag(streetTags, "name", "Carrer Major")...))
+			csBob, _ := s.edit(s.bob, modifyWay(s.way, 1, s.nodes, withTag(streetTags, "surface", "asphalt")...))
+			s.mergeInOrder(closing{s.ana, csAna}, closing{s.bob, csBob})
+
+			s.reopened(csBob)
+			report := s.conflicts(csBob)
+			if len(report) != 1 || report[0].Kind != storage.ConflictBaseMoved {
+				t.Fatalf("report %+v, want the street's base moved", report)
+			}
+		})
+	}
+}
