@@ -1631,7 +1631,8 @@ type ApproveElementsRequest struct {
 	ChangesetId int64                  `protobuf:"varint,1,opt,name=changeset_id,json=changesetId,proto3" json:"changeset_id,omitempty"`
 	// elements are the elements of the changeset to approve.
 	Elements []*ElementRef `protobuf:"bytes,2,rep,name=elements,proto3" json:"elements,omitempty"`
-	// comment goes to the contributor with the elements returned to them.
+	// comment goes to the contributor with the elements returned to them
+	// (required when some are).
 	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

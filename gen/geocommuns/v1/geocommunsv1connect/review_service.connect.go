@@ -93,9 +93,10 @@ type ReviewServiceClient interface {
 	// nodes this changeset creates for it; a node's deletion brings the
 	// way edit that released it), for the caller's scopes, as Approve
 	// does. The rest moves to a new changeset of the author, returned as
-	// changes requested with the comment; choosing every element is a
-	// plain approval. INVALID_ARGUMENT when no element is given or one is
-	// not the changeset's.
+	// changes requested with the comment, required then as for
+	// RequestChanges; choosing every element is a plain approval.
+	// INVALID_ARGUMENT when no element is given, one is not the
+	// changeset's, or the comment a return needs is missing.
 	ApproveElements(context.Context, *connect.Request[v1.ApproveElementsRequest]) (*connect.Response[v1.ApproveElementsResponse], error)
 	// Revert undoes a merged changeset in a new changeset of the caller
 	// (any signed-in contributor), computed against the current data and
@@ -293,9 +294,10 @@ type ReviewServiceHandler interface {
 	// nodes this changeset creates for it; a node's deletion brings the
 	// way edit that released it), for the caller's scopes, as Approve
 	// does. The rest moves to a new changeset of the author, returned as
-	// changes requested with the comment; choosing every element is a
-	// plain approval. INVALID_ARGUMENT when no element is given or one is
-	// not the changeset's.
+	// changes requested with the comment, required then as for
+	// RequestChanges; choosing every element is a plain approval.
+	// INVALID_ARGUMENT when no element is given, one is not the
+	// changeset's, or the comment a return needs is missing.
 	ApproveElements(context.Context, *connect.Request[v1.ApproveElementsRequest]) (*connect.Response[v1.ApproveElementsResponse], error)
 	// Revert undoes a merged changeset in a new changeset of the caller
 	// (any signed-in contributor), computed against the current data and
