@@ -331,7 +331,8 @@ func TestGetReviewConflictReport(t *testing.T) {
 // changeset that also adds a bench; the way brings its new nodes (said
 // so), and the bench goes back to the contributor in a new changeset,
 // open, changes requested. The refusals come first: anonymous, a
-// contributor, no elements, an element the changeset does not touch.
+// contributor, no elements, an element the changeset does not touch, no
+// comment for the contributor.
 func TestApproveElements(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -365,6 +366,11 @@ func TestApproveElements(t *testing.T) {
 			wantCode(t, "ApproveElements of no element", err, connect.CodeInvalidArgument)
 			_, err = p.review.ApproveElements(ctx, as(p, "rita", req(&geocommunsv1.ElementRef{Type: geocommunsv1.ElementType_ELEMENT_TYPE_NODE, Id: cafeID})))
 			wantCode(t, "ApproveElements of the café, not in the changeset", err, connect.CodeInvalidArgument)
+
+			silent := req(wayRef)
+			silent.Comment = ""
+			_, err = p.review.ApproveElements(ctx, as(p, "rita", silent))
+			wantCode(t, "ApproveElements returning the bench without a comment", err, connect.CodeInvalidArgument)
 
 			res, err := p.review.ApproveElements(ctx, as(p, "rita", req(wayRef)))
 			if err != nil {
