@@ -50,6 +50,12 @@ func (s *Service) uploadAfter(ctx context.Context, who *auth.Identity, id int64,
 			now:   time.Now().UTC().Truncate(time.Second),
 			ahead: early,
 		}
+		if u.cs.ReviewState == osmdata.ReviewConflicted {
+			var err error
+			if u.conflictedAt, err = s.conflictedVersions(ctx, id); err != nil {
+				return err
+			}
+		}
 		res, err := u.run(ctx, ops)
 		result = res
 		return err
@@ -61,6 +67,22 @@ func (s *Service) uploadAfter(ctx context.Context, who *auth.Identity, id int64,
 		return nil, s.changesetError(ctx, id, err)
 	}
 	return result, nil
+}
+
+// conflictedVersions reads the report of changeset id's last conflicted
+// merge: the current version of each element in conflict.
+func (s *Service) conflictedVersions(ctx context.Context, id int64) (map[osmdata.Key]int, error) {
+	report, err := s.store.MergeConflicts(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
+	}
+	out := make(map[osmdata.Key]int, len(report))
+	for _, c := range report {
+		if c.Kind == storage.ConflictEdited || c.Kind == storage.ConflictBaseMoved {
+			out[c.Element] = c.CurrentVersion
+		}
+	}
+	return out, nil
 }
 
 // single stages one operation, as the single-element calls do.
@@ -120,6 +142,11 @@ type uploader struct {
 	// element is new in this changeset (the row is a Create, or a Delete
 	// with BaseVersion 0 once deleted). rows is allocated for one element
 	// per operation, so that pointers into it stay valid.
+	// conflictedAt holds, for a changeset reopened by a conflicted merge,
+	// the current version its report gave each element in conflict: an
+	// upload citing it resolves the conflict against it (resolveVersion).
+	conflictedAt map[osmdata.Key]int
+
 	doc          map[osmdata.Key]int
 	rows         []storage.PendingChange
 	created      []bool
@@ -585,11 +612,17 @@ func (u *uploader) resolveVersion(ctx context.Context, key osmdata.Key, v int, c
 		}
 		return resolved{version: v}, nil
 	}
+	auth, hasAuth := u.authoritative[key]
+	if hasAuth && auth.Version == v && u.conflictedAt[key] == v {
+		// Resolving a conflict: the version the report calls current
+		// is cited, and still is, so it is the new base, even where the
+		// author's own provisional version has the same number.
+		return resolved{version: v, authoritative: true}, nil
+	}
 	p, hasPending := u.pendingOf[key]
 	if hasPending && p.Element.Version == v {
 		return resolved{version: v, pending: p}, nil
 	}
-	auth, hasAuth := u.authoritative[key]
 	current := hasAuth && auth.Version == v
 	if !hasPending {
 		// loadMerged asked for every version cited of such an element.

@@ -293,9 +293,6 @@ func TestRebaseConflictOnOneTagSetTwice(t *testing.T) {
 // re-uploads his name citing the current version, 2, and closes again;
 // it merges over ana's.
 func TestRebaseConflictResolvedCitingCurrentVersion(t *testing.T) {
-	t.Skip("blocked by version resolution (editing/apply.go resolveVersion): the current version cited, 2, " +
-		"is also the provisional version of bob's own pending change, which resolution prefers, " +
-		"so the change keeps its base 1 and conflicts again")
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			s, csAna, csBob := streetNamedTwice(t, b.open(t))

@@ -40,9 +40,6 @@ func TestPythonOsmapiConflictReported(t *testing.T) {
 // reopened changeset a modify citing the café's current version, closes
 // it, and it merges (issue 7).
 func TestPythonOsmapiResolvesConflict(t *testing.T) {
-	t.Skip("blocked by version resolution (editing/apply.go resolveVersion): the current version cited, 4, " +
-		"is also the provisional version of the contributor's own pending change, which resolution prefers, " +
-		"so the change keeps its base 3 and conflicts again")
 	runPythonConflict(t, true)
 }
 

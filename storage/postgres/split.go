@@ -37,7 +37,7 @@ func (s *Store) ApprovePart(ctx context.Context, d storage.Decision, leave []osm
 			FROM pending_changes p WHERE p.changeset_id = $1`, d.Changeset, types, ids).Scan(&total, &staying); err != nil {
 			return fmt.Errorf("count the changes: %w", err)
 		}
-		if err := checkSplit(d.Changeset, total, total-staying, len(ids)); err != nil {
+		if err := storage.CheckSplit(d.Changeset, total, total-staying, len(ids)); err != nil {
 			return err
 		}
 		if returned, err = splitOff(ctx, tx, d.Changeset, types, ids); err != nil {
@@ -46,7 +46,7 @@ func (s *Store) ApprovePart(ctx context.Context, d storage.Decision, leave []osm
 		if approved, err = settleSplitCounts(ctx, tx, approved, returned.NumChanges, staying); err != nil {
 			return err
 		}
-		_, err = s.writeReviewEvents(ctx, tx, splitEvents(d, returned.ID, approval)...)
+		_, err = s.writeReviewEvents(ctx, tx, storage.SplitEvents(d, returned.ID, approval)...)
 		return err
 	})
 	if err != nil {
@@ -162,35 +162,4 @@ func settleSplitCounts(ctx context.Context, tx pgx.Tx, c osmdata.Changeset, move
 		return c, fmt.Errorf("count the changes of changeset %d after the split: %w", c.ID, err)
 	}
 	return c, nil
-}
-
-// checkSplit refuses a split of a changeset of total changes whose leave
-// names asked distinct elements, of which found are the changeset's.
-func checkSplit(id int64, total, found, asked int) error {
-	switch {
-	case asked == 0:
-		return fmt.Errorf("the approval of changeset %d leaves out nothing: %w", id, storage.ErrInvalidSplit)
-	case found < asked:
-		return fmt.Errorf("%d of the %d elements left out are not in changeset %d: %w", asked-found, asked, id, storage.ErrInvalidSplit)
-	case found == total:
-		return fmt.Errorf("the approval of changeset %d leaves out all its %d elements: %w", id, total, storage.ErrInvalidSplit)
-	}
-	return nil
-}
-
-// splitEvents are ApprovePart's events in the order of the log: the
-// split on both changesets, each naming the other, the request for
-// changes that returns the new one to its author, then the approval as
-// Decide records it. The new changeset has no review state until the
-// request gives it one.
-func splitEvents(d storage.Decision, returned int64, approval osmdata.ReviewEvent) []osmdata.ReviewEvent {
-	return []osmdata.ReviewEvent{
-		{Changeset: d.Changeset, Kind: osmdata.EventSplit, ActorUID: d.Reviewer, State: osmdata.ReviewSubmitted,
-			Comment: fmt.Sprintf("the changes left out of the approval moved to changeset %d", returned)},
-		{Changeset: returned, Kind: osmdata.EventSplit, ActorUID: d.Reviewer, State: osmdata.ReviewNone,
-			Comment: fmt.Sprintf("the changes left out of the approval of changeset %d", d.Changeset)},
-		{Changeset: returned, Kind: osmdata.EventChangesRequested, ActorUID: d.Reviewer, Comment: d.Comment,
-			State: osmdata.ReviewChangesRequested},
-		approval,
-	}
 }

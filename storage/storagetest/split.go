@@ -34,15 +34,6 @@ func splitting(t *testing.T, open Opener) (storage.Store, storage.Merger, storag
 	return s, m, s.(storage.Splitter)
 }
 
-func mustChanges(t *testing.T, s storage.Store, id int64) []storage.PendingChange {
-	t.Helper()
-	changes, err := s.ChangesetChanges(t.Context(), id)
-	if err != nil {
-		t.Fatalf("ChangesetChanges(%d): %v", id, err)
-	}
-	return changes
-}
-
 func mustParents(t *testing.T, s storage.Store, id int64) []int64 {
 	t.Helper()
 	parents, err := s.ChangesetParents(t.Context(), id)
@@ -140,7 +131,7 @@ func testSplitApprovePart(t *testing.T, open Opener) {
 	onOriginal.BaseChangeset = original
 	child := submitted(t, s, ana, []int64{original}, []storage.PendingChange{onOriginal})
 
-	before := mustChanges(t, s, original)
+	before := mustChangesetChanges(t, s, original)
 	numBefore := mustChangeset(t, s, original).NumChanges
 	leave := []osmdata.Key{elemKey(osmdata.Node, 3), elemKey(osmdata.Node, 61), elemKey(osmdata.Node, 3)}
 	decided := time.Now()
@@ -182,8 +173,8 @@ func testSplitApprovePart(t *testing.T, open Opener) {
 
 	// Each side holds exactly its changes, as they were staged.
 	staying, moved := movedTo(before, leave, returned.ID)
-	checkPending(t, "changes of the approved changeset", mustChanges(t, s, original), nil, staying...)
-	checkPending(t, "changes of the returned changeset", mustChanges(t, s, returned.ID), nil, moved...)
+	checkPending(t, "changes of the approved changeset", mustChangesetChanges(t, s, original), nil, staying...)
+	checkPending(t, "changes of the returned changeset", mustChangesetChanges(t, s, returned.ID), nil, moved...)
 
 	// The author's overlay shows both parts and the child; the versions
 	// the editor was given still resolve, in the changeset that now has
@@ -349,7 +340,7 @@ func testSplitRefused(t *testing.T, open Opener) {
 		t.Fatalf("Changesets: %v", err)
 	}
 	eventsBefore := mustReviewEvents(t, s, 0, 1000)
-	changesBefore := mustChanges(t, s, id)
+	changesBefore := mustChangesetChanges(t, s, id)
 	node := func(ids ...int64) []osmdata.Key {
 		var keys []osmdata.Key
 		for _, n := range ids {
@@ -386,12 +377,12 @@ func testSplitRefused(t *testing.T, open Opener) {
 			t.Errorf("ApprovePart %s moved changeset %d from %q (open %v, %d changes) to %q (open %v, %d changes)", c.what, c.d.Changeset,
 				before.ReviewState, before.Open, before.NumChanges, after.ReviewState, after.Open, after.NumChanges)
 		}
-		if n := len(mustChanges(t, s, c.unmoved)); n != 2 {
+		if n := len(mustChangesetChanges(t, s, c.unmoved)); n != 2 {
 			t.Errorf("ApprovePart %s: changeset %d has %d changes, want its 2", c.what, c.unmoved, n)
 		}
 	}
 	checkReviewScopes(t, s, other, storage.ScopeApproval{Scope: "lisboa"})
-	checkPending(t, "changes of the changeset after the refusals", mustChanges(t, s, id), nil, changesBefore...)
+	checkPending(t, "changes of the changeset after the refusals", mustChangesetChanges(t, s, id), nil, changesBefore...)
 	changesetsAfter, err := s.Changesets(t.Context(), storage.ChangesetQuery{UID: ana})
 	if err != nil {
 		t.Fatalf("Changesets: %v", err)
