@@ -245,9 +245,6 @@ func TestConflictDocument(t *testing.T) {
 // current version) to the reopened changeset and closes it: it merges,
 // with his tags and node, and the report is gone.
 func TestConflictDocumentResolves(t *testing.T) {
-	t.Skip("blocked by version resolution (editing/apply.go resolveVersion), as TestPythonOsmapiResolvesConflict is: " +
-		"the current version the document cites, 2, is also the provisional version of the contributor's own pending " +
-		"change, which resolution prefers, so the change keeps its base 1 and conflicts again")
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			c := newWayConflict(t, b)
