@@ -137,7 +137,7 @@ func (p *revertPlan) invert(it *revertItem) {
 		inverse.Visible, inverse.Lat, inverse.Lon = true, b.Lat, b.Lon
 		inverse.Tags, inverse.Nodes, inverse.Members = slices.Clone(b.Tags), slices.Clone(b.Nodes), slices.Clone(b.Members)
 	}
-	if sameContent(&inverse, &it.final) {
+	if rebase.SameContent(&inverse, &it.final) {
 		it.skip = &RevertSkip{Element: k, Reason: fmt.Sprintf("changeset %d left it as it was", id)}
 		return
 	}
@@ -160,7 +160,7 @@ func (p *revertPlan) invert(it *revertItem) {
 			by, describeConflicts(fields), id)}
 		return
 	}
-	if sameContent(&merged.Merged, &it.current) {
+	if rebase.SameContent(&merged.Merged, &it.current) {
 		it.skip = &RevertSkip{Element: k, By: it.current.Changeset,
 			Reason: fmt.Sprintf("changeset %d already undid what changeset %d changed", it.current.Changeset, id)}
 		return
@@ -332,32 +332,4 @@ func describeConflicts(conflicts []rebase.Conflict) string {
 		}
 	}
 	return strings.Join(names, ", ")
-}
-
-// sameContent tells whether two versions hold the same data, whatever
-// their metadata; tags compare as sets.
-func sameContent(a, b *osmdata.Element) bool {
-	if a.Visible != b.Visible {
-		return false
-	}
-	if !a.Visible {
-		return true
-	}
-	if len(a.Tags) != len(b.Tags) {
-		return false
-	}
-	for _, t := range a.Tags {
-		if v, ok := b.Tags.Get(t.Key); !ok || v != t.Value {
-			return false
-		}
-	}
-	switch a.Type {
-	case osmdata.Node:
-		return a.Lat == b.Lat && a.Lon == b.Lon
-	case osmdata.Way:
-		return slices.Equal(a.Nodes, b.Nodes)
-	case osmdata.Relation:
-		return slices.Equal(a.Members, b.Members)
-	}
-	return true
 }

@@ -177,10 +177,27 @@ func deleted(base, current, pending *osmdata.Element, merged osmdata.Element) Re
 	return Result{Merged: merged, Conflicts: []Conflict{c}}
 }
 
-// sameContent tells whether two versions hold the same data, whatever
-// their metadata. Tags compare as sets: their order is no edit.
+// SameContent tells whether two versions of the dataset hold the same
+// data, whatever their metadata: both deleted (a deleted version has no
+// content, though a node keeps its last position), or both visible with
+// the same tags (as sets: their order is no edit), position, nodes or
+// members.
+func SameContent(a, b *osmdata.Element) bool {
+	if a.Visible != b.Visible {
+		return false
+	}
+	return !a.Visible || sameData(a, b)
+}
+
+// sameContent is SameContent for the merge's inputs, where a pending
+// delete may still carry content: it is compared too.
 func sameContent(a, b *osmdata.Element) bool {
-	if a.Visible != b.Visible || !sameTags(a.Tags, b.Tags) {
+	return a.Visible == b.Visible && sameData(a, b)
+}
+
+// sameData compares tags (as sets), position, nodes and members.
+func sameData(a, b *osmdata.Element) bool {
+	if !sameTags(a.Tags, b.Tags) {
 		return false
 	}
 	switch a.Type {

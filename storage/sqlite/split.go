@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
@@ -60,8 +59,8 @@ func (s *Store) ApprovePart(ctx context.Context, d storage.Decision, leave []osm
 	return approved, returned, nil
 }
 
-// splitKeysJSON returns the distinct keys as JSON [[type, id], ...] and
-// their number.
+// splitKeysJSON returns the distinct keys as JSON [[type, id], ...] (the
+// form of a finding's elements) and their number.
 func splitKeysJSON(keys []osmdata.Key) (string, int) {
 	keys = slices.Clone(keys)
 	slices.SortFunc(keys, func(a, b osmdata.Key) int {
@@ -74,18 +73,7 @@ func splitKeysJSON(keys []osmdata.Key) (string, int) {
 		return 1
 	})
 	keys = slices.Compact(keys)
-	b := []byte{'['}
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendUint(b, uint64(k.Type), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, k.ID, 10)
-		b = append(b, ']')
-	}
-	return string(append(b, ']')), len(keys)
+	return storage.EncodeFindingElements(keys), len(keys)
 }
 
 // splitOff creates the author's new changeset (the original's tags,
