@@ -114,6 +114,11 @@ func (s *Service) Review(ctx context.Context, id int64) (Detail, error) {
 	if d.Elements, err = s.elementDetails(ctx, id); err != nil {
 		return d, err
 	}
+	if cs.ReviewState == osmdata.ReviewConflicted {
+		if d.Conflicts, err = s.store.MergeConflicts(ctx, id); err != nil {
+			return d, fmt.Errorf("conflict report of changeset %d: %w", id, err)
+		}
+	}
 	return d, nil
 }
 

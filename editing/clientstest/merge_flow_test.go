@@ -141,6 +141,20 @@ func waitMerged(t *testing.T, s *serveProcess, id int64) observedMerge {
 // and the script's last line, {"event":"result",…}.
 func runFlowScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]observedMerge, []byte) {
 	t.Helper()
+	var merges []observedMerge
+	result := runClosingScript(t, cmd, s, func(id int64, _ string) string {
+		merges = append(merges, waitMerged(t, s, id))
+		return "merged"
+	})
+	return merges, result
+}
+
+// runClosingScript runs a client script that announces each close as
+// {"event":"closed","changeset":ID[,"expect":STATE]} and waits for a line
+// on stdin: closed's answer, written once it returns. It returns the
+// script's last line, {"event":"result",…}.
+func runClosingScript(t *testing.T, cmd *exec.Cmd, s *serveProcess, closed func(id int64, expect string) string) []byte {
+	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +177,6 @@ func runFlowScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]observedMerg
 			cmd.Wait()
 		}
 	}()
-	var merges []observedMerge
 	var result []byte
 	lines := bufio.NewScanner(stdout)
 	lines.Buffer(nil, 16<<20)
@@ -171,15 +184,16 @@ func runFlowScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]observedMerg
 		var ev struct {
 			Event     string `json:"event"`
 			Changeset int64  `json:"changeset"`
+			Expect    string `json:"expect"`
 		}
 		if err := json.Unmarshal(lines.Bytes(), &ev); err != nil {
 			t.Fatalf("%s printed %q: %v\nstderr: %s", cmd.Args[0], lines.Text(), err, stderr.String())
 		}
 		switch ev.Event {
 		case "closed":
-			merges = append(merges, waitMerged(t, s, ev.Changeset))
-			if _, err := io.WriteString(stdin, "merged\n"); err != nil {
-				t.Fatalf("tell the script changeset %d merged: %v", ev.Changeset, err)
+			answer := closed(ev.Changeset, ev.Expect)
+			if _, err := io.WriteString(stdin, answer+"\n"); err != nil {
+				t.Fatalf("tell the script changeset %d is %s: %v", ev.Changeset, answer, err)
 			}
 		case "result":
 			result = slices.Clone(lines.Bytes())
@@ -190,7 +204,7 @@ func runFlowScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]observedMerg
 	if err := cmd.Wait(); err != nil || result == nil {
 		t.Fatalf("%s: %v, result %v\nstderr: %s\nserver log:\n%s", strings.Join(cmd.Args, " "), err, result != nil, stderr.String(), s.log())
 	}
-	return merges, result
+	return result
 }
 
 // checkFlowMerged checks, as an anonymous reader, what the two merges

@@ -1,12 +1,9 @@
 package clientstest
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -195,56 +192,11 @@ func checkPythonConflictResolved(t *testing.T, out pySession, reached []reachedS
 // and the script's last line, {"event":"result",…}.
 func runExpectingScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]reachedState, []byte) {
 	t.Helper()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := false
-	defer func() {
-		// A test that fails mid-way closes stdin: the script reads its
-		// end instead of a go-ahead, reports and exits.
-		if !waited {
-			stdin.Close()
-			cmd.Wait()
-		}
-	}()
 	var reached []reachedState
-	var result []byte
-	lines := bufio.NewScanner(stdout)
-	lines.Buffer(nil, 16<<20)
-	for lines.Scan() {
-		var ev struct {
-			Event     string `json:"event"`
-			Changeset int64  `json:"changeset"`
-			Expect    string `json:"expect"`
-		}
-		if err := json.Unmarshal(lines.Bytes(), &ev); err != nil {
-			t.Fatalf("%s printed %q: %v\nstderr: %s", cmd.Args[0], lines.Text(), err, stderr.String())
-		}
-		switch ev.Event {
-		case "closed":
-			reached = append(reached, reachedState{ev.Changeset, waitReviewState(t, s, ev.Changeset, ev.Expect)})
-			if _, err := io.WriteString(stdin, ev.Expect+"\n"); err != nil {
-				t.Fatalf("tell the script changeset %d is %s: %v", ev.Changeset, ev.Expect, err)
-			}
-		case "result":
-			result = slices.Clone(lines.Bytes())
-		}
-	}
-	stdin.Close()
-	waited = true
-	if err := cmd.Wait(); err != nil || result == nil {
-		t.Fatalf("%s: %v, result %v\nstderr: %s\nserver log:\n%s", strings.Join(cmd.Args, " "), err, result != nil, stderr.String(), s.log())
-	}
+	result := runClosingScript(t, cmd, s, func(id int64, expect string) string {
+		reached = append(reached, reachedState{id, waitReviewState(t, s, id, expect)})
+		return expect
+	})
 	return reached, result
 }
 
