@@ -27,19 +27,19 @@ has seen the changeset merged. The last line is {"event": "result", "steps":
 "payload", "message"}}; the session stops at the first step that fails.
 """
 
-import datetime
-import json
 import os
 import sys
 
 import osmapi
 
+from session import Stop, client, emit, text
+
 
 def main():
     url = os.environ["OSM_API_URL"]
-    author = _client(url, os.environ["OSM_USER"], os.environ["OSM_PASSWORD"])
-    other = _client(url, os.environ["OSM_OTHER_USER"], os.environ["OSM_OTHER_PASSWORD"])
-    anonymous = _client(url)
+    author = client(url, os.environ["OSM_USER"], os.environ["OSM_PASSWORD"])
+    other = client(url, os.environ["OSM_OTHER_USER"], os.environ["OSM_OTHER_PASSWORD"])
+    anonymous = client(url)
     out = {}
 
     def step(name, fn, *args):
@@ -49,7 +49,7 @@ def main():
             out[name] = {"error": {
                 "type": type(e).__name__,
                 "status": getattr(e, "status", None),
-                "payload": _text(getattr(e, "payload", "")),
+                "payload": text(getattr(e, "payload", "")),
                 "message": str(e),
             }}
             raise Stop()
@@ -58,7 +58,7 @@ def main():
 
     def closed(changeset):
         """Tells the test the changeset is closed; waits until it merged."""
-        _emit({"event": "closed", "changeset": changeset})
+        emit({"event": "closed", "changeset": changeset})
         if not sys.stdin.readline():
             raise Stop()
 
@@ -118,38 +118,7 @@ def main():
         step("changeset2_get", author.ChangesetGet, cs2)
     except Stop:
         pass
-    _emit({"event": "result", "steps": out})
-
-
-def _client(url, username=None, password=None):
-    api = osmapi.OsmApi(api=url, username=username, password=password)
-    # osmapi retries failed calls five times, 5 s apart: one try each here,
-    # so that a refusal is reported at once.
-    api._session.MAX_RETRY_LIMIT = 1
-    return api
-
-
-class Stop(Exception):
-    """A step failed (or the test went away): what came before is reported."""
-
-
-def _emit(obj):
-    sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
-    sys.stdout.flush()
-
-
-def _text(payload):
-    if isinstance(payload, bytes):
-        return payload.decode("utf-8", "replace")
-    return str(payload)
-
-
-def _json_default(v):
-    if isinstance(v, datetime.datetime):
-        return v.isoformat()
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    raise TypeError("not JSON: %r" % (v,))
+    emit({"event": "result", "steps": out})
 
 
 if __name__ == "__main__":

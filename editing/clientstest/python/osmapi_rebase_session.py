@@ -31,12 +31,12 @@ the changeset reached that state. The last line is {"event": "result",
 first step that fails.
 """
 
-import datetime
-import json
 import os
 import sys
 
 import osmapi
+
+from session import Stop, client, emit, text
 
 FIRST_HOURS = "Mo-Fr 08:00-18:00"
 SECOND_HOURS = "Mo-Sa 07:30-19:00"
@@ -44,9 +44,9 @@ SECOND_HOURS = "Mo-Sa 07:30-19:00"
 
 def main():
     url = os.environ["OSM_API_URL"]
-    first = _client(url, os.environ["OSM_USER"], os.environ["OSM_PASSWORD"])
-    second = _client(url, os.environ["OSM_OTHER_USER"], os.environ["OSM_OTHER_PASSWORD"])
-    anonymous = _client(url)
+    first = client(url, os.environ["OSM_USER"], os.environ["OSM_PASSWORD"])
+    second = client(url, os.environ["OSM_OTHER_USER"], os.environ["OSM_OTHER_PASSWORD"])
+    anonymous = client(url)
     node_id = int(os.environ["OSM_NODE_ID"])
     out = {}
 
@@ -57,7 +57,7 @@ def main():
             out[name] = {"error": {
                 "type": type(e).__name__,
                 "status": getattr(e, "status", None),
-                "payload": _text(getattr(e, "payload", "")),
+                "payload": text(getattr(e, "payload", "")),
                 "message": str(e),
             }}
             raise Stop()
@@ -67,7 +67,7 @@ def main():
     def closed(changeset, expect):
         """Tells the test the changeset is closed; waits until it is in
         the state expected."""
-        _emit({"event": "closed", "changeset": changeset, "expect": expect})
+        emit({"event": "closed", "changeset": changeset, "expect": expect})
         if not sys.stdin.readline():
             raise Stop()
 
@@ -102,44 +102,13 @@ def main():
             step("cafe_history", anonymous.NodeHistory, node_id)
     except Stop:
         pass
-    _emit({"event": "result", "steps": out})
+    emit({"event": "result", "steps": out})
 
 
 def _edited(node, hours):
     """The node as read, citing its version, with opening_hours set."""
     return {"id": node["id"], "version": node["version"], "lat": node["lat"], "lon": node["lon"],
             "tag": dict(node["tag"], opening_hours=hours)}
-
-
-def _client(url, username=None, password=None):
-    api = osmapi.OsmApi(api=url, username=username, password=password)
-    # osmapi retries failed calls five times, 5 s apart: one try each here,
-    # so that a refusal is reported at once.
-    api._session.MAX_RETRY_LIMIT = 1
-    return api
-
-
-class Stop(Exception):
-    """A step failed (or the test went away): what came before is reported."""
-
-
-def _emit(obj):
-    sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
-    sys.stdout.flush()
-
-
-def _text(payload):
-    if isinstance(payload, bytes):
-        return payload.decode("utf-8", "replace")
-    return str(payload)
-
-
-def _json_default(v):
-    if isinstance(v, datetime.datetime):
-        return v.isoformat()
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    raise TypeError("not JSON: %r" % (v,))
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ Output: one JSON object on stdout, each step under its name as
 stops at the first step that fails, so later steps are absent.
 """
 
-import datetime
 import json
 import os
 import sys
 
 import osmapi
+
+from session import Stop, json_default, text
 
 
 def main():
@@ -44,7 +45,7 @@ def main():
             out[name] = {"error": {
                 "type": type(e).__name__,
                 "status": getattr(e, "status", None),
-                "payload": _text(getattr(e, "payload", "")),
+                "payload": text(getattr(e, "payload", "")),
                 "message": str(e),
             }}
             raise Stop()
@@ -120,26 +121,8 @@ def main():
         read("changeset2_get", api.ChangesetGet, cs2)
     except Stop:
         pass
-    json.dump(out, sys.stdout, default=_json_default)
+    json.dump(out, sys.stdout, default=json_default)
     sys.stdout.write("\n")
-
-
-class Stop(Exception):
-    """A step failed: what came before is reported."""
-
-
-def _text(payload):
-    if isinstance(payload, bytes):
-        return payload.decode("utf-8", "replace")
-    return str(payload)
-
-
-def _json_default(v):
-    if isinstance(v, datetime.datetime):
-        return v.isoformat()
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    raise TypeError("not JSON: %r" % (v,))
 
 
 if __name__ == "__main__":
