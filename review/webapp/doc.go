@@ -67,6 +67,32 @@
 //	     {"error": "message"} with 400 (bad input), 403 (not allowed, self-review),
 //	     409 (review state), as review.Service's errors say.
 //
+// # What the pages promise (the browser tests rely on it)
+//
+//   - The language follows navigator.languages (fr or en, en otherwise):
+//     <html lang="fr|en">. Every text comes from the catalogs
+//     web/src/i18n/en.json and fr.json (the same keys in both).
+//   - Sign-in: inputs #login-user and #login-password, button #login-submit.
+//   - Queue (#/queue): one row per changeset, <tr data-changeset="ID">,
+//     the caller's scopes first; j/k (or arrows) move the selection,
+//     Enter opens it; #queue-count shows how many.
+//   - Changeset (#/changeset/ID): the map in #map; window.geocommunsReview.map
+//     is the MapLibre map; its GeoJSON layers are "created", "modified-old",
+//     "modified-new", "deleted" and "context" (with -line, -fill, -point
+//     suffixes where a layer draws several kinds); <body data-map-ready="true">
+//     once the data is drawn (the map's first idle after loading it). The
+//     tag diff per element in #elements ([data-element="way/7"]), findings in
+//     #findings (a click fits the map to the element), the discussion in
+//     #discussion (.comment each), the state in #state [data-state="…"],
+//     the conflict report in #conflicts, the audit log in #audit.
+//   - Decisions by keyboard alone: a (approve), r (request changes),
+//     x (reject) open #decision-dialog with focus in #decision-comment;
+//     Ctrl+Enter sends it, Escape closes it. Partial accept: checkboxes
+//     [data-select="way/7"] in #elements (space toggles the focused one), then
+//     p opens the dialog for approve_elements.
+//   - Headless Chromium draws WebGL only with --enable-unsafe-swiftshader
+//     (design.md).
+//
 // Errors are JSON {"error": "…"} in English; the page shows its own
 // translated text for the statuses it knows and the server's message
 // otherwise.
