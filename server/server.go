@@ -74,6 +74,8 @@ type Config struct {
 	// ReadOnly serves the read API only (a mirror's copy): no editing
 	// routes, merge job or replication cutter; see readonly.go.
 	ReadOnly bool
+	// Webapp configures the review web app's map (/review/).
+	Webapp WebappConfig
 }
 
 // Defaults of Config.
@@ -135,6 +137,7 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 		api.Register(s.mux)
 		s.registerConnect(edit)
 		s.registerReview(rev)
+		s.registerWebapp(rev)
 		s.cutter = s.registerReplication()
 		s.registerSync()
 	}

@@ -31,6 +31,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		nf         natsFlags
 		readOnly   bool
 		reviewFile string
+		wf         webappFlags
 	)
 	fs := newFlagSet(e, "serve", "",
 		"Serves the OSM API 0.6 as openstreetmap.org's cgimap does, the Connect services, /healthz,\n"+
@@ -49,6 +50,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&readOnly, "read-only", false, "serve the read API only, as for a copy kept by 'geocommuns mirror': no editing, merges, replication feed, Subscribe or NATS; writes to the OSM API answer 405")
 	fs.StringVar(&reviewFile, "review-config", "", "the review configuration `file` (YAML: validation rules, policy, scopes; see review.example.yaml): submissions are validated and queued for the reviewers it names. Without it, every rule runs at its default, trusted contributors' clean changesets merge by themselves and any reviewer reviews the rest")
 	nf.register(fs)
+	wf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, e, args); err != nil {
@@ -61,6 +63,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usageError{msg: "--replication-interval cannot be negative (0 cuts one file per merge)"}
 	}
 	if err := nf.check(); err != nil {
+		return err
+	}
+	if err := wf.check(); err != nil {
 		return err
 	}
 	logger := lf.logger(e.stderr)
@@ -94,7 +99,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
-		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery), ReadOnly: readOnly, Review: reviewConfig}, store, logger)
+		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery), ReadOnly: readOnly, Review: reviewConfig,
+		Webapp: wf.config()}, store, logger)
 	if readOnly {
 		// The copy has no outbox of its own: a bus would carry nothing.
 		return srv.Run(ctx)
