@@ -49,8 +49,12 @@ func TestReviewInBrowser(t *testing.T) {
 	b := startBrowser(t, "en-US")
 	rita := b.newTab("rita")
 	rita.signIn(rs.srv.base, "rita", password)
-	if rows := rita.queueRows(rs.alice.ID); !slices.Contains(rows, fmt.Sprint(rs.bob.ID)) {
+	rows := rita.queueRows(rs.alice.ID)
+	if !slices.Contains(rows, fmt.Sprint(rs.bob.ID)) {
 		t.Errorf("rita's queue lists %v, want alice's %d and bob's %d", rows, rs.alice.ID, rs.bob.ID)
+	}
+	if count := eval[string](rita, `(document.querySelector('#queue-count') || {}).textContent || ''`); !strings.Contains(count, fmt.Sprint(len(rows))) {
+		t.Errorf("#queue-count reads %q beside %d rows", count, len(rows))
 	}
 	if lang := eval[string](rita, `document.documentElement.lang`); lang != "en" {
 		t.Errorf(`<html lang=%q> in a browser in en-US, want "en"`, lang)
@@ -74,6 +78,11 @@ func TestReviewInBrowser(t *testing.T) {
 	for layer, keys := range drawn {
 		if slices.Contains(keys, rs.bob.wayKey()) {
 			t.Errorf("alice's changeset page drew bob's footpath %s in %s", rs.bob.wayKey(), layer)
+		}
+	}
+	for _, key := range append([]string{rs.alice.wayKey(), rs.alice.modifiedKey()}, rs.alice.nodeKeys()...) {
+		if !eval[bool](rita, fmt.Sprintf(`!!document.querySelector('#elements [data-element=%q]')`, key)) {
+			t.Errorf("#elements has no tag diff [data-element=%q]", key)
 		}
 	}
 	rita.saveScreenshot("review-changeset.png")
