@@ -67,7 +67,7 @@ export function renderQueue(page, { me, params, signedOut }) {
       select(selected + 1, true);
     } else if (event.key === 'k' || event.key === 'ArrowUp') {
       select(selected - 1, true);
-    } else if (event.key === 'Enter') {
+    } else if (event.key === 'Enter' && !activatesItself(event.target)) {
       navigate(['changeset', rows[selected].dataset.changeset]);
     } else {
       return;
@@ -96,6 +96,11 @@ export function renderQueue(page, { me, params, signedOut }) {
     abort.abort();
     document.removeEventListener('keydown', onKey);
   };
+}
+
+// Enter on a button or a link outside the table does what that control says.
+function activatesItself(target) {
+  return target instanceof Element && target.matches('button, a') && !target.closest('tr[data-changeset]');
 }
 
 function renderFilters(filters, isContributor) {
