@@ -12,7 +12,6 @@ package oauth
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -94,11 +93,11 @@ var _ auth.BearerResolver = (*Server)(nil)
 // store, created by whichever process asks first.
 func New(ctx context.Context, accounts storage.Accounts, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	hmacKey, err := serverSecret(ctx, accounts, hmacSecretName)
+	hmacKey, err := auth.ServerSecret(ctx, accounts, hmacSecretName)
 	if err != nil {
 		return nil, err
 	}
-	csrfKey, err := serverSecret(ctx, accounts, csrfSecretName)
+	csrfKey, err := auth.ServerSecret(ctx, accounts, csrfSecretName)
 	if err != nil {
 		return nil, err
 	}
@@ -125,18 +124,6 @@ func New(ctx context.Context, accounts storage.Accounts, cfg Config) (*Server, e
 		compose.OAuth2TokenRevocationFactory,
 	)
 	return &Server{cfg: cfg, accounts: accounts, provider: provider, strategy: strategy, csrfKey: csrfKey}, nil
-}
-
-func serverSecret(ctx context.Context, accounts storage.Accounts, name string) ([]byte, error) {
-	candidate := make([]byte, 32)
-	if _, err := rand.Read(candidate); err != nil {
-		return nil, fmt.Errorf("oauth secret: %w", err)
-	}
-	secret, err := accounts.ServerSecret(ctx, name, candidate)
-	if err != nil {
-		return nil, fmt.Errorf("oauth: %w", err)
-	}
-	return secret, nil
 }
 
 // Register adds the OAuth 2 endpoints and the sign-in pages to mux.

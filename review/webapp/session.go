@@ -50,11 +50,7 @@ func (s *sessions) signingKey(ctx context.Context) ([]byte, error) {
 	if s.key != nil {
 		return s.key, nil
 	}
-	candidate := make([]byte, 32)
-	if _, err := rand.Read(candidate); err != nil {
-		return nil, fmt.Errorf("web session key: %w", err)
-	}
-	key, err := s.accounts.ServerSecret(ctx, secretName, candidate)
+	key, err := auth.ServerSecret(ctx, s.accounts, secretName)
 	if err != nil {
 		return nil, fmt.Errorf("web session key: %w", err)
 	}
