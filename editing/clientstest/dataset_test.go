@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/geocommuns/geocommuns/server/servetest"
 )
 
 // The authoritative dataset every test starts from, imported with
@@ -111,7 +113,7 @@ func addPublicApp(t *testing.T, ds dataset, name, redirectURI string) string {
 // server.
 type session struct {
 	ds       dataset
-	server   *serveProcess
+	server   *servetest.Process
 	author   string
 	password string
 	apiToken string

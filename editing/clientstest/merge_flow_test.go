@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/geocommuns/geocommuns/server/servetest"
 	"github.com/paulmach/osm"
 	"github.com/paulmach/osm/osmapi"
 )
@@ -114,22 +115,22 @@ const mergePoll = 20 * time.Millisecond
 // merged, failing at once if it becomes anything a trusted contributor's
 // changeset must not (conflicted, rejected, open again) and at the
 // deadline if it stays submitted.
-func waitMerged(t *testing.T, s *serveProcess, id int64) observedMerge {
+func waitMerged(t *testing.T, s *servetest.Process, id int64) observedMerge {
 	t.Helper()
 	deadline := time.Now().Add(clientTimeout)
 	tick := time.NewTicker(mergePoll)
 	defer tick.Stop()
 	for {
-		cs := getChangeset(t, s.base, id)
+		cs := getChangeset(t, s.Base, id)
 		switch cs.ReviewState {
 		case "merged":
 			return observedMerge{changeset: cs, seen: time.Now()}
 		case "submitted", "approved":
 		default:
-			t.Fatalf("changeset %d of a trusted contributor went %q (open=%t), not merged\nserver log:\n%s", id, cs.ReviewState, cs.Open, s.log())
+			t.Fatalf("changeset %d of a trusted contributor went %q (open=%t), not merged\nserver log:\n%s", id, cs.ReviewState, cs.Open, s.Log())
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("changeset %d of a trusted contributor still %q %s after closing\nserver log:\n%s", id, cs.ReviewState, clientTimeout, s.log())
+			t.Fatalf("changeset %d of a trusted contributor still %q %s after closing\nserver log:\n%s", id, cs.ReviewState, clientTimeout, s.Log())
 		}
 		<-tick.C
 	}
@@ -139,7 +140,7 @@ func waitMerged(t *testing.T, s *serveProcess, id int64) observedMerge {
 // {"event":"closed","changeset":ID} and waits for a line on stdin: the
 // test answers once the changeset merged. It returns the merges in order
 // and the script's last line, {"event":"result",…}.
-func runFlowScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]observedMerge, []byte) {
+func runFlowScript(t *testing.T, cmd *exec.Cmd, s *servetest.Process) ([]observedMerge, []byte) {
 	t.Helper()
 	var merges []observedMerge
 	result := runClosingScript(t, cmd, s, func(id int64, _ string) string {
@@ -153,7 +154,7 @@ func runFlowScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]observedMerg
 // {"event":"closed","changeset":ID[,"expect":STATE]} and waits for a line
 // on stdin: closed's answer, written once it returns. It returns the
 // script's last line, {"event":"result",…}.
-func runClosingScript(t *testing.T, cmd *exec.Cmd, s *serveProcess, closed func(id int64, expect string) string) []byte {
+func runClosingScript(t *testing.T, cmd *exec.Cmd, s *servetest.Process, closed func(id int64, expect string) string) []byte {
 	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -202,7 +203,7 @@ func runClosingScript(t *testing.T, cmd *exec.Cmd, s *serveProcess, closed func(
 	stdin.Close()
 	waited = true
 	if err := cmd.Wait(); err != nil || result == nil {
-		t.Fatalf("%s: %v, result %v\nstderr: %s\nserver log:\n%s", strings.Join(cmd.Args, " "), err, result != nil, stderr.String(), s.log())
+		t.Fatalf("%s: %v, result %v\nstderr: %s\nserver log:\n%s", strings.Join(cmd.Args, " "), err, result != nil, stderr.String(), s.Log())
 	}
 	return result
 }
@@ -224,7 +225,7 @@ func checkFlowMerged(t *testing.T, s *mergeSession, ids flowIDs, merges []observ
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	anon := anonymous(s.server.base)
+	anon := anonymous(s.server.Base)
 	stamps := [2]map[time.Time]bool{{}, {}}
 	version := func(what string, cs int64, v int, user string, ts time.Time) {
 		i := slices.Index([]int64{ids.Changeset1, ids.Changeset2}, cs)
@@ -300,7 +301,7 @@ func checkFlowMerged(t *testing.T, s *mergeSession, ids flowIDs, merges []observ
 	}
 	// The JSON an osm-api or iD reads, of the element cited at a
 	// provisional version.
-	if status, body := plainGet(t, s.server.base, fmt.Sprintf("/api/0.6/node/%d.json", ids.Fountain)); status != http.StatusOK {
+	if status, body := plainGet(t, s.server.Base, fmt.Sprintf("/api/0.6/node/%d.json", ids.Fountain)); status != http.StatusOK {
 		t.Errorf("node %d.json: %d %.300s", ids.Fountain, status, body)
 	} else {
 		var doc struct {
@@ -377,17 +378,17 @@ func checkFlowMerged(t *testing.T, s *mergeSession, ids flowIDs, merges []observ
 // on it before the author's first merge: what it is now, it stays.
 func checkUntrustedUnmerged(t *testing.T, s *mergeSession, ids flowIDs) {
 	t.Helper()
-	if cs := getChangeset(t, s.server.base, ids.Other); cs.ReviewState != "submitted" || cs.Open || cs.User != s.other {
+	if cs := getChangeset(t, s.server.Base, ids.Other); cs.ReviewState != "submitted" || cs.Open || cs.User != s.other {
 		t.Errorf("the untrusted contributor's changeset %d: review_state %q open=%t by %q; want closed and submitted, by %s",
 			ids.Other, cs.ReviewState, cs.Open, cs.User, s.other)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	_, err := anonymous(s.server.base).Node(ctx, osm.NodeID(ids.OtherNode))
+	_, err := anonymous(s.server.Base).Node(ctx, osm.NodeID(ids.OtherNode))
 	if nf := (*osmapi.NotFoundError)(nil); !errors.As(err, &nf) {
 		t.Errorf("an anonymous reader: node %d of the untrusted contributor's submitted changeset: %v; want 404", ids.OtherNode, err)
 	}
-	if status, body := plainGet(t, s.server.base, fmt.Sprintf("/api/0.6/node/%d.json", ids.OtherNode)); status != http.StatusNotFound {
+	if status, body := plainGet(t, s.server.Base, fmt.Sprintf("/api/0.6/node/%d.json", ids.OtherNode)); status != http.StatusNotFound {
 		t.Errorf("an anonymous reader: node %d.json of the untrusted contributor: %d %.300s; want 404", ids.OtherNode, status, body)
 	}
 }

@@ -47,9 +47,9 @@ func TestNpmOsmAPIAcrossMerge(t *testing.T) {
 			s := newMergeSession(t, backend, "Élise Trusted", "Noé Nouveau", func(ds dataset) {
 				clientID = addPublicApp(t, ds, "osm-api web app", redirectURI)
 			})
-			_, token := signInWithOAuth2(t, s.server.base, clientID, redirectURI, s.author, s.password)
-			_, otherToken := signInWithOAuth2(t, s.server.base, clientID, redirectURI, s.other, s.otherPassword)
-			wire := newWireRecorder(t, s.server.base)
+			_, token := signInWithOAuth2(t, s.server.Base, clientID, redirectURI, s.author, s.password)
+			_, otherToken := signInWithOAuth2(t, s.server.Base, clientID, redirectURI, s.other, s.otherPassword)
+			wire := newWireRecorder(t, s.server.Base)
 
 			ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 			defer cancel()

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/geocommuns/geocommuns/server/servetest"
 )
 
 // TestPythonOsmapiAcrossMerge drives the editor flow across a merge
@@ -19,7 +21,7 @@ import (
 // final version 1 since the merge.
 func TestPythonOsmapiAcrossMerge(t *testing.T) {
 	_, err := exec.Command(debianPython, "-c", "import osmapi").CombinedOutput()
-	requireClient(t, "python3-osmapi for "+debianPython, "scripts/setup installs the Debian package python3-osmapi", err)
+	servetest.RequireTool(t, "python3-osmapi for "+debianPython, "scripts/setup installs the Debian package python3-osmapi", err)
 
 	for _, backend := range backends(t) {
 		t.Run(backend, func(t *testing.T) {
@@ -31,7 +33,7 @@ func TestPythonOsmapiAcrossMerge(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, debianPython, filepath.Join("python", "osmapi_merge_session.py"))
 			cmd.Env = append(os.Environ(),
-				"OSM_API_URL="+s.server.base, "OSM_USER="+s.author, "OSM_PASSWORD="+s.password,
+				"OSM_API_URL="+s.server.Base, "OSM_USER="+s.author, "OSM_PASSWORD="+s.password,
 				"OSM_OTHER_USER="+s.other, "OSM_OTHER_PASSWORD="+s.otherPassword)
 			merges, result := runFlowScript(t, cmd, s.server)
 			var out struct {

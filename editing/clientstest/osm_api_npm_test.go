@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/geocommuns/geocommuns/server/servetest"
 	"github.com/paulmach/osm"
 )
 
@@ -102,7 +103,7 @@ const osmAPIDir = "node"
 func requireOsmAPI(t *testing.T) string {
 	t.Helper()
 	nodeBin, err := exec.LookPath("node")
-	requireClient(t, "node", "scripts/setup installs Debian's npm, which brings nodejs", err)
+	servetest.RequireTool(t, "node", "scripts/setup installs Debian's npm, which brings nodejs", err)
 	var pkg struct {
 		Version string `json:"version"`
 	}
@@ -113,7 +114,7 @@ func requireOsmAPI(t *testing.T) string {
 	if err == nil && pkg.Version != "4.0.0" {
 		err = fmt.Errorf("osm-api %s installed, want 4.0.0", pkg.Version)
 	}
-	requireClient(t, "npm osm-api@4.0.0", "scripts/setup runs npm ci in editing/clientstest/node", err)
+	servetest.RequireTool(t, "npm osm-api@4.0.0", "scripts/setup runs npm ci in editing/clientstest/node", err)
 	return nodeBin
 }
 
@@ -168,7 +169,7 @@ func runOsmAPI(t *testing.T, nodeBin, apiURL, clientID, redirectURI, fallbackTok
 	}
 	stdin.Close()
 	if err := cmd.Wait(); err != nil || result == nil {
-		t.Fatalf("osm-api script: %v, result %v\nstderr: %s\nserver log:\n%s", err, result != nil, stderr.String(), s.server.log())
+		t.Fatalf("osm-api script: %v, result %v\nstderr: %s\nserver log:\n%s", err, result != nil, stderr.String(), s.server.Log())
 	}
 	return *result
 }
@@ -189,11 +190,11 @@ func TestNpmOsmAPI(t *testing.T) {
 			s := newSession(t, backend, "Élise Mapper", func(ds dataset) {
 				clientID = addPublicApp(t, ds, "osm-api web app", redirectURI)
 			})
-			wire := newWireRecorder(t, s.server.base)
+			wire := newWireRecorder(t, s.server.Base)
 			// A token from the same flow, for the script to go on with if
 			// osm-api's own login() is refused, so that one refusal does not
 			// hide the rest.
-			_, fallback := signInWithOAuth2(t, s.server.base, clientID, redirectURI, s.author, s.password)
+			_, fallback := signInWithOAuth2(t, s.server.Base, clientID, redirectURI, s.author, s.password)
 			out := runOsmAPI(t, nodeBin, wire.URL, clientID, redirectURI, fallback.AccessToken, s)
 
 			checkOsmAPILogin(t, out, wire)
@@ -339,7 +340,7 @@ func TestNpmOsmAPI(t *testing.T) {
 				t.Errorf("the bench after the stacked changeset: %s; want version 2 with a backrest, in the second changeset", out.BenchAfterStack.Value)
 			}
 
-			checkAnonymousSeesFixture(t, s.server.base, []osm.FeatureID{
+			checkAnonymousSeesFixture(t, s.server.Base, []osm.FeatureID{
 				osm.NodeID(bench).FeatureID(), osm.NodeID(end).FeatureID(), osm.WayID(path).FeatureID(),
 			})
 		})

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/geocommuns/geocommuns/server/servetest"
 	"github.com/paulmach/osm"
 )
 
@@ -105,12 +106,12 @@ func runPythonOsmapi(t *testing.T, s *session) pySession {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, debianPython, filepath.Join("python", "osmapi_session.py"))
 	cmd.Env = append(os.Environ(),
-		"OSM_API_URL="+s.server.base, "OSM_USER="+s.author, "OSM_PASSWORD="+s.password,
+		"OSM_API_URL="+s.server.Base, "OSM_USER="+s.author, "OSM_PASSWORD="+s.password,
 		"CLIENTSTEST_FIXTURE="+fixtureJSON(t))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("python osmapi session: %v\nstdout: %s\nstderr: %s\nserver log:\n%s", err, stdout.String(), stderr.String(), s.server.log())
+		t.Fatalf("python osmapi session: %v\nstdout: %s\nstderr: %s\nserver log:\n%s", err, stdout.String(), stderr.String(), s.server.Log())
 	}
 	var out pySession
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
@@ -128,7 +129,7 @@ func runPythonOsmapi(t *testing.T, s *session) pySession {
 // An anonymous reader sees none of it.
 func TestPythonOsmapi(t *testing.T) {
 	_, err := exec.Command(debianPython, "-c", "import osmapi").CombinedOutput()
-	requireClient(t, "python3-osmapi for "+debianPython, "scripts/setup installs the Debian package python3-osmapi", err)
+	servetest.RequireTool(t, "python3-osmapi for "+debianPython, "scripts/setup installs the Debian package python3-osmapi", err)
 
 	for _, backend := range backends(t) {
 		t.Run(backend, func(t *testing.T) {
@@ -152,7 +153,7 @@ func TestPythonOsmapi(t *testing.T) {
 			if up, ok := pyValue[[]pyChange](t, out, "upload1"); ok && len(up) > 0 {
 				created = append(created, osm.NodeID(pyDecode[pyNode](t, up[0].Data).ID).FeatureID())
 			}
-			checkAnonymousSeesFixture(t, s.server.base, created)
+			checkAnonymousSeesFixture(t, s.server.Base, created)
 		})
 	}
 }

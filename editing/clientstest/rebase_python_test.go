@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/geocommuns/geocommuns/server/servetest"
 )
 
 // The café's opening hours as each contributor sets them in
@@ -44,7 +46,7 @@ func TestPythonOsmapiResolvesConflict(t *testing.T) {
 // backend, resolving the conflict or not, and checks what osmapi saw.
 func runPythonConflict(t *testing.T, resolve bool) {
 	_, err := exec.Command(debianPython, "-c", "import osmapi").CombinedOutput()
-	requireClient(t, "python3-osmapi for "+debianPython, "scripts/setup installs the Debian package python3-osmapi", err)
+	servetest.RequireTool(t, "python3-osmapi for "+debianPython, "scripts/setup installs the Debian package python3-osmapi", err)
 
 	for _, backend := range backends(t) {
 		t.Run(backend, func(t *testing.T) {
@@ -63,7 +65,7 @@ func runPythonConflict(t *testing.T, resolve bool) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, debianPython, filepath.Join("python", "osmapi_rebase_session.py"))
 			cmd.Env = append(os.Environ(),
-				"OSM_API_URL="+server.base, "OSM_USER="+first, "OSM_PASSWORD="+authorPassword,
+				"OSM_API_URL="+server.Base, "OSM_USER="+first, "OSM_PASSWORD="+authorPassword,
 				"OSM_OTHER_USER="+second, "OSM_OTHER_PASSWORD="+authorPassword,
 				"OSM_NODE_ID="+strconv.FormatInt(cafe.ID, 10))
 			if resolve {
@@ -190,7 +192,7 @@ func checkPythonConflictResolved(t *testing.T, out pySession, reached []reachedS
 // on stdin: the test answers once the changeset reached STATE (merged,
 // or conflicted and open again). It returns the states reached, in order,
 // and the script's last line, {"event":"result",…}.
-func runExpectingScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]reachedState, []byte) {
+func runExpectingScript(t *testing.T, cmd *exec.Cmd, s *servetest.Process) ([]reachedState, []byte) {
 	t.Helper()
 	var reached []reachedState
 	result := runClosingScript(t, cmd, s, func(id int64, expect string) string {
@@ -203,21 +205,21 @@ func runExpectingScript(t *testing.T, cmd *exec.Cmd, s *serveProcess) ([]reached
 // waitReviewState polls the changeset anonymously until it leaves the
 // queue (submitted, approved), and fails unless it then is want: merged,
 // or conflicted and open again for its author.
-func waitReviewState(t *testing.T, s *serveProcess, id int64, want string) string {
+func waitReviewState(t *testing.T, s *servetest.Process, id int64, want string) string {
 	t.Helper()
 	deadline := time.Now().Add(clientTimeout)
 	tick := time.NewTicker(mergePoll)
 	defer tick.Stop()
 	for {
-		cs := getChangeset(t, s.base, id)
+		cs := getChangeset(t, s.Base, id)
 		if cs.ReviewState != "submitted" && cs.ReviewState != "approved" {
 			if cs.ReviewState != want || (want == "conflicted") != cs.Open {
-				t.Fatalf("changeset %d went %q (open=%t); want %q\nserver log:\n%s", id, cs.ReviewState, cs.Open, want, s.log())
+				t.Fatalf("changeset %d went %q (open=%t); want %q\nserver log:\n%s", id, cs.ReviewState, cs.Open, want, s.Log())
 			}
 			return cs.ReviewState
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("changeset %d still %q %s after closing\nserver log:\n%s", id, cs.ReviewState, clientTimeout, s.log())
+			t.Fatalf("changeset %d still %q %s after closing\nserver log:\n%s", id, cs.ReviewState, clientTimeout, s.Log())
 		}
 		<-tick.C
 	}

@@ -91,7 +91,7 @@ func TestGolangOAuth2(t *testing.T) {
 			s := newSession(t, backend, "Élise Mapper", func(ds dataset) {
 				clientID = addPublicApp(t, ds, "Go editor", redirectURI)
 			})
-			base := s.server.base
+			base := s.server.Base
 
 			conf, tok := signInWithOAuth2(t, base, clientID, redirectURI, s.author, s.password)
 			client := conf.Client(ctx, tok)
@@ -130,7 +130,7 @@ func TestGolangOAuth2(t *testing.T) {
  </delete>
 </osmChange>`, `"CS"`, fmt.Sprintf(`"%d"`, cs)))
 			if upload.status != http.StatusOK {
-				t.Fatalf("upload: %d %s\n%s", upload.status, upload.body, s.server.log())
+				t.Fatalf("upload: %d %s\n%s", upload.status, upload.body, s.server.Log())
 			}
 			var dr diffResult
 			if err := xml.Unmarshal([]byte(upload.body), &dr); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/geocommuns/geocommuns/server/servetest"
 )
 
 // Debian's chromium, driven over the DevTools protocol: what a reviewer's
@@ -41,7 +42,7 @@ type browser struct {
 func startBrowser(t *testing.T, language string) *browser {
 	t.Helper()
 	_, err := os.Stat(chromiumPath)
-	requireTool(t, "Debian's chromium", "apt-get install chromium, as scripts/setup does", err)
+	servetest.RequireTool(t, "Debian's chromium", "apt-get install chromium, as scripts/setup does", err)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -71,7 +72,7 @@ func startBrowser(t *testing.T, language string) *browser {
 		}
 	})
 	if err := chromedp.Do(root); err != nil {
-		requireTool(t, "a working chromium", "apt-get install chromium", fmt.Errorf("start %s: %w", chromiumPath, err))
+		servetest.RequireTool(t, "a working chromium", "apt-get install chromium", fmt.Errorf("start %s: %w", chromiumPath, err))
 	}
 	b.root = root
 	return b

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/geocommuns/geocommuns/server/servetest"
 )
 
 // What a contributor sends through the OSM API, as an editor would: a
@@ -40,7 +42,7 @@ func (c uploadedChangeset) modifiedKey() string { return fmt.Sprintf("node/%d", 
 
 // osmRequest sends one OSM API request as user with HTTP Basic and
 // returns the body of a 200 answer; any other status fails the test.
-func osmRequest(t *testing.T, srv *server, user, password, method, path, body string) string {
+func osmRequest(t *testing.T, srv *servetest.Process, user, password, method, path, body string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
@@ -48,7 +50,7 @@ func osmRequest(t *testing.T, srv *server, user, password, method, path, body st
 	if body != "" {
 		reader = strings.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, srv.base+path, reader)
+	req, err := http.NewRequestWithContext(ctx, method, srv.Base+path, reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func osmRequest(t *testing.T, srv *server, user, password, method, path, body st
 // uploadFootpath opens a changeset as user, uploads the footpath (whose
 // name and position tell apart the changesets of one test) and, with
 // moveCafe, the moved café, and closes it, which submits it for review.
-func uploadFootpath(t *testing.T, srv *server, user, password, name string, offset float64, moveCafe bool) uploadedChangeset {
+func uploadFootpath(t *testing.T, srv *servetest.Process, user, password, name string, offset float64, moveCafe bool) uploadedChangeset {
 	t.Helper()
 	created := osmRequest(t, srv, user, password, http.MethodPut, "/api/0.6/changeset/create",
 		`<osm><changeset><tag k="comment" v="`+name+` footpath"/><tag k="created_by" v="webapp browser test"/></changeset></osm>`)
@@ -133,7 +135,7 @@ type apiChangeset struct {
 	MaxLat      float64 `xml:"max_lat,attr"`
 }
 
-func readChangeset(t *testing.T, srv *server, id int64) apiChangeset {
+func readChangeset(t *testing.T, srv *servetest.Process, id int64) apiChangeset {
 	t.Helper()
 	body := osmRequest(t, srv, "", "", http.MethodGet, fmt.Sprintf("/api/0.6/changeset/%d", id), "")
 	var doc struct {
@@ -147,7 +149,7 @@ func readChangeset(t *testing.T, srv *server, id int64) apiChangeset {
 
 // waitReviewState polls the changeset anonymously until its review state
 // is want; a state in fatal, or the deadline, fails the test.
-func waitReviewState(t *testing.T, srv *server, id int64, want string, fatal ...string) apiChangeset {
+func waitReviewState(t *testing.T, srv *servetest.Process, id int64, want string, fatal ...string) apiChangeset {
 	t.Helper()
 	deadline := time.Now().Add(commandTimeout)
 	for {
@@ -191,7 +193,7 @@ func (w mapWay) tag(key string) string {
 
 // anonymousMapWays reads /api/0.6/map over the changeset's bbox as an
 // anonymous reader, who sees the authoritative dataset only.
-func anonymousMapWays(t *testing.T, srv *server, cs apiChangeset) []mapWay {
+func anonymousMapWays(t *testing.T, srv *servetest.Process, cs apiChangeset) []mapWay {
 	t.Helper()
 	body := osmRequest(t, srv, "", "", http.MethodGet,
 		fmt.Sprintf("/api/0.6/map?bbox=%.7f,%.7f,%.7f,%.7f", cs.MinLon, cs.MinLat, cs.MaxLon, cs.MaxLat), "")

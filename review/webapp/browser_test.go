@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/geocommuns/geocommuns/server/servetest"
 )
 
 // The done-when of issue 8, in Debian's chromium: a reviewer approves a
@@ -21,7 +22,7 @@ const password = "correct horse battery staple"
 // two untrusted contributors (alice, bob), each of whom has a footpath
 // waiting in the queue; alice's also moves the café.
 type reviewSite struct {
-	srv          *server
+	srv          *servetest.Process
 	alice, bob   uploadedChangeset
 	aliceComment string
 }
@@ -48,7 +49,7 @@ func TestReviewInBrowser(t *testing.T) {
 	rs := newReviewSite(t)
 	b := startBrowser(t, "en-US")
 	rita := b.newTab("rita")
-	rita.signIn(rs.srv.base, "rita", password)
+	rita.signIn(rs.srv.Base, "rita", password)
 	rows := rita.queueRows(rs.alice.ID)
 	if !slices.Contains(rows, fmt.Sprint(rs.bob.ID)) {
 		t.Errorf("rita's queue lists %v, want alice's %d and bob's %d", rows, rs.alice.ID, rs.bob.ID)
@@ -129,7 +130,7 @@ func TestReviewRejectInFrench(t *testing.T) {
 	b := startBrowser(t, "fr-FR")
 
 	rita := b.newTab("rita")
-	rita.signIn(rs.srv.base, "rita", password)
+	rita.signIn(rs.srv.Base, "rita", password)
 	rita.openWithKeyboard(rs.alice.ID)
 	rita.waitMapReady()
 	const comment = "Ce sentier traverse une propriété privée"
@@ -154,7 +155,7 @@ func TestReviewRejectInFrench(t *testing.T) {
 	}
 
 	alice := b.newTab("alice")
-	alice.signIn(rs.srv.base, "alice", password)
+	alice.signIn(rs.srv.Base, "alice", password)
 	if rows := alice.queueRows(rs.alice.ID); slices.Contains(rows, fmt.Sprint(rs.bob.ID)) {
 		t.Errorf("alice's list shows bob's changeset %d: %v", rs.bob.ID, rows)
 	}
