@@ -29,6 +29,7 @@ var commands = []command{
 	{"mirror", "keep a read-only copy of another geocommuns dataset up to date", runMirror},
 	{"export", "write the current dataset with full metadata to FILE.osm[.gz|.bz2]", runExport},
 	{"migrate", "apply the schema migrations to the dataset", runMigrate},
+	{"backup", "copy the embedded dataset, even while it is served, to a new dataset directory", runBackup},
 	{"bench", "run the benchmark scenarios, each beside a same-run baseline", runBench},
 	{"user", "add an account (user add NAME --role ROLE) and print its API token", runUser},
 	{"token", "create an API token for a user, or revoke one", runToken},
