@@ -42,8 +42,12 @@ func TestFeedScenario(t *testing.T) {
 				t.Fatalf("%d results, want p50 and p99 of two paths and the replay", len(results))
 			}
 			for _, r := range results {
-				if r.Value <= 0 || r.Backend != c.name || r.Met == nil && strings.HasSuffix(r.Metric, "p99") {
-					t.Errorf("result %+v: want a positive figure on %s, and a target for p99", r, c.name)
+				// A latency is zero only when merges reached the subscriber
+				// before Merge returned to the bench (a loaded machine
+				// delays the return), which the note says.
+				early := strings.Contains(r.Note, "arrived before Merge returned")
+				if r.Value < 0 || r.Value == 0 && !early || r.Backend != c.name || r.Met == nil && strings.HasSuffix(r.Metric, "p99") {
+					t.Errorf("result %+v: want a positive figure on %s (zero only for arrivals before Merge returned), and a target for p99", r, c.name)
 				}
 				noNotify := env.postgresURL == "" && strings.Contains(r.Metric, "Subscribe RPC")
 				if (r.Baseline > 0) == noNotify {
