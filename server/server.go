@@ -76,6 +76,12 @@ type Config struct {
 	ReadOnly bool
 	// Webapp configures the review web app's map (/review/).
 	Webapp WebappConfig
+	// WriteRate is how many writes a minute one user may make (OSM API
+	// PUT/POST/DELETE, Connect write procedures), WriteBurst how many at
+	// once; over it a write is answered 429 (see ratelimit.go). Zero in
+	// either means no limit. Each process counts its own writes.
+	WriteRate  int
+	WriteBurst int
 }
 
 // Defaults of Config.
@@ -153,7 +159,7 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	// back). Credentials are checked below observe, so that rejected
 	// requests are logged and counted too.
 	withAuth := s.registerAuth()
-	s.handler = s.withDeadline(s.observe(metrics, withAuth(s.mux)))
+	s.handler = s.withDeadline(s.observe(metrics, withAuth(s.limitWrites(s.mux))))
 	if cfg.ReadOnly {
 		s.handler = refuseWrites(s.handler)
 	}

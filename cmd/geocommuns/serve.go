@@ -32,6 +32,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		readOnly   bool
 		reviewFile string
 		wf         webappFlags
+		rf         rateLimitFlags
 	)
 	fs := newFlagSet(e, "serve", "",
 		"Serves the OSM API 0.6 as openstreetmap.org's cgimap does, the Connect services, /healthz,\n"+
@@ -51,6 +52,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&reviewFile, "review-config", "", "the review configuration `file` (YAML: validation rules, policy, scopes; see review.example.yaml): submissions are validated and queued for the reviewers it names. Without it, every rule runs at its default, trusted contributors' clean changesets merge by themselves and any reviewer reviews the rest")
 	nf.register(fs)
 	wf.register(fs)
+	rf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, e, args); err != nil {
@@ -66,6 +68,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := wf.check(); err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	logger := lf.logger(e.stderr)
@@ -100,7 +105,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
 		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery), ReadOnly: readOnly, Review: reviewConfig,
-		Webapp: wf.config()}, store, logger)
+		Webapp: wf.config(), WriteRate: rf.perMinute, WriteBurst: rf.burst}, store, logger)
 	if readOnly {
 		// The copy has no outbox of its own: a bus would carry nothing.
 		return srv.Run(ctx)
