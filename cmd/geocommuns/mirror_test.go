@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,10 @@ func TestMirrorSurvivesSIGKILL(t *testing.T) {
 			dir := t.TempDir()
 			importSmallExtract(t, source, dir)
 			clients := trustedMappers(t, source.flags, 3)
-			src := startServe(t, source.flags...)
+			// The clients write as fast as the server answers, for as long
+			// as the test runs: the per-user write limit is off here.
+			serveFlags := append(slices.Clone(source.flags), "--write-rate", "0")
+			src := startServe(t, serveFlags...)
 
 			// Writes go on, one changeset after another per client, until
 			// stop; each client's first changeset creates, the others
@@ -99,7 +103,7 @@ func TestMirrorSurvivesSIGKILL(t *testing.T) {
 			}
 			m := startMirror(t, mirrorArgs)
 			m.waitLog(t, "msg=\"mirror: stream ended; reconnecting\"", 3)
-			src = startServe(t, append(source.flags, "--listen", strings.TrimPrefix(src.base, "http://"))...)
+			src = startServe(t, append(serveFlags, "--listen", strings.TrimPrefix(src.base, "http://"))...)
 			for _, c := range clients {
 				if _, err := c.edit(src.base); err != nil {
 					t.Fatal(err)
