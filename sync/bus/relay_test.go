@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -270,7 +271,13 @@ func receiveRaw(t testing.TB, url, stream, subject string, n int) []jetstream.Ms
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), receiveBound)
 	defer cancel()
+	// The relay makes the stream when it is elected, which may be after
+	// the test's first writes: wait for it within the bound.
 	st, err := js.Stream(ctx, stream)
+	for errors.Is(err, jetstream.ErrStreamNotFound) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+		st, err = js.Stream(ctx, stream)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
