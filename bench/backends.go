@@ -26,6 +26,8 @@ type environment struct {
 	// postgresURL is --postgres, for baselines a SQLite run measures on
 	// PostgreSQL (the feed's NOTIFY round trip); empty when not given.
 	postgresURL string
+	// quick is --quick: scenarios pick their reduced sizes.
+	quick bool
 }
 
 func newEnvironment(cfg Config) (*environment, error) {
@@ -37,7 +39,7 @@ func newEnvironment(cfg Config) (*environment, error) {
 		}
 		dir = modDir
 	}
-	return &environment{dataDir: dir, repeat: max(cfg.Repeat, 1), postgresURL: cfg.PostgresURL}, nil
+	return &environment{dataDir: dir, repeat: max(cfg.Repeat, 1), postgresURL: cfg.PostgresURL, quick: cfg.Quick}, nil
 }
 
 func (e *environment) file(rel string) string { return filepath.Join(e.dataDir, rel) }

@@ -31,6 +31,10 @@ type Config struct {
 	// Repeat measures the figures of the scenarios that support it (stage)
 	// this many times in one run, each beside its own baseline; 0 is 1.
 	Repeat int
+	// Quick runs every scenario at reduced sizes so that the whole run
+	// finishes in under 3 minutes on a 2-core machine (CI); the checks are
+	// the same, only the figures are less telling.
+	Quick bool
 }
 
 // Result is one measured figure of one scenario on one backend.
@@ -51,6 +55,11 @@ type Result struct {
 	Met    *bool   `json:"met,omitempty"`
 	PeakMB float64 `json:"peak_rss_mb,omitempty"`
 	Note   string  `json:"note,omitempty"`
+	// Series and Size place the figure on a curve: results of one
+	// scenario, backend and Series at different Sizes (elements staged,
+	// nodes returned…) tell how cost grows with work.
+	Series string  `json:"series,omitempty"`
+	Size   float64 `json:"size,omitempty"`
 }
 
 type scenario struct {
