@@ -83,6 +83,9 @@ func (s *Server) registerAuth() func(http.Handler) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = s.logger
 	}
+	if cfg.AllowOrigin == nil {
+		cfg.AllowOrigin = s.cfg.CORS.Allows
+	}
 	lazy := &lazyOAuth{accounts: s.store, cfg: cfg}
 	s.mux.Handle(oauthRoutes, lazy)
 	authn := &auth.Authenticator{Accounts: s.store, OAuth: lazy}

@@ -82,6 +82,11 @@ type Config struct {
 	// either means no limit. Each process counts its own writes.
 	WriteRate  int
 	WriteBurst int
+	// CORS is which web origins may call the OSM API and exchange OAuth 2
+	// tokens from a browser; the zero policy allows none (no CORS
+	// headers, preflights refused). The review web app is same-origin
+	// and needs none.
+	CORS osmapi.CORSPolicy
 }
 
 // Defaults of Config.
@@ -159,7 +164,7 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 	// back). Credentials are checked below observe, so that rejected
 	// requests are logged and counted too.
 	withAuth := s.registerAuth()
-	s.handler = s.withDeadline(s.observe(metrics, withAuth(s.limitWrites(s.mux))))
+	s.handler = s.cfg.CORS.Handler(s.withDeadline(s.observe(metrics, withAuth(s.limitWrites(s.mux)))))
 	if cfg.ReadOnly {
 		s.handler = refuseWrites(s.handler)
 	}

@@ -44,6 +44,10 @@ type Config struct {
 	SecureCookies bool
 	// Logger receives failures of the store; nil discards.
 	Logger *slog.Logger
+	// AllowOrigin says whether a web page of an origin may exchange and
+	// revoke tokens from the browser (CORS on /oauth2/token and
+	// /oauth2/revoke); nil allows none.
+	AllowOrigin func(origin string) bool
 }
 
 // Defaults of Config. openstreetmap.org's access tokens never expire and
@@ -136,16 +140,16 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("POST /oauth2/sign_out", pages.Handler(http.HandlerFunc(s.signOut)))
 	// Web editors exchange and revoke tokens from their own origin, as
 	// openstreetmap.org allows (openstreetmap-website
-	// config/initializers/cors.rb).
-	mux.Handle("POST /oauth2/token", withTokenCORS(http.HandlerFunc(s.token)))
-	mux.Handle("OPTIONS /oauth2/token", withTokenCORS(http.HandlerFunc(noContent)))
-	mux.Handle("POST /oauth2/revoke", withTokenCORS(http.HandlerFunc(s.revoke)))
-	mux.Handle("OPTIONS /oauth2/revoke", withTokenCORS(http.HandlerFunc(noContent)))
+	// config/initializers/cors.rb), when the operator allows their origin.
+	mux.Handle("POST /oauth2/token", s.withTokenCORS(http.HandlerFunc(s.token)))
+	mux.Handle("OPTIONS /oauth2/token", s.withTokenCORS(http.HandlerFunc(noContent)))
+	mux.Handle("POST /oauth2/revoke", s.withTokenCORS(http.HandlerFunc(s.revoke)))
+	mux.Handle("OPTIONS /oauth2/revoke", s.withTokenCORS(http.HandlerFunc(noContent)))
 }
 
-func withTokenCORS(next http.Handler) http.Handler {
+func (s *Server) withTokenCORS(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") != "" {
+		if origin := r.Header.Get("Origin"); origin != "" && s.cfg.AllowOrigin != nil && s.cfg.AllowOrigin(origin) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", "*")
 			h.Set("Access-Control-Allow-Methods", "POST")

@@ -33,6 +33,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		reviewFile string
 		wf         webappFlags
 		rf         rateLimitFlags
+		cf         corsFlags
 	)
 	fs := newFlagSet(e, "serve", "",
 		"Serves the OSM API 0.6 as openstreetmap.org's cgimap does, the Connect services, /healthz,\n"+
@@ -53,6 +54,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	nf.register(fs)
 	wf.register(fs)
 	rf.register(fs)
+	cf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, e, args); err != nil {
@@ -71,6 +73,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := rf.check(); err != nil {
+		return err
+	}
+	if err := cf.check(); err != nil {
 		return err
 	}
 	logger := lf.logger(e.stderr)
@@ -105,7 +110,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
 		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery), ReadOnly: readOnly, Review: reviewConfig,
-		Webapp: wf.config(), WriteRate: rf.perMinute, WriteBurst: rf.burst}, store, logger)
+		Webapp: wf.config(), WriteRate: rf.perMinute, WriteBurst: rf.burst, CORS: cf.policy}, store, logger)
 	if readOnly {
 		// The copy has no outbox of its own: a bus would carry nothing.
 		return srv.Run(ctx)

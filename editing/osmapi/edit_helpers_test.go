@@ -78,7 +78,7 @@ func newEditServer(t *testing.T, b backend, configure func(*API)) *editServer {
 		configure(a)
 	}
 	authn := &auth.Authenticator{Accounts: store}
-	srv := httptest.NewServer(withTestIdentity(authn.Middleware(newMux(a), WriteCredentialsError)))
+	srv := httptest.NewServer(AnyOrigin.Handler(withTestIdentity(authn.Middleware(newMux(a), WriteCredentialsError))))
 	t.Cleanup(srv.Close)
 	return &editServer{t: t, store: store, srv: srv, tokens: tokens}
 }

@@ -193,10 +193,13 @@ func TestReads(t *testing.T) {
 	}
 }
 
-func newMux(a *API) *http.ServeMux {
+// newMux serves a's routes with every origin allowed, as cgimap does
+// and as `serve --cors-origins '*'` does, which the golden CORS cases
+// need.
+func newMux(a *API) http.Handler {
 	mux := http.NewServeMux()
 	a.Register(mux)
-	return mux
+	return AnyOrigin.Handler(mux)
 }
 
 // withJSONSuffix is the path of the case's JSON variant, for the cases

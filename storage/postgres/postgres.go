@@ -80,6 +80,9 @@ func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	// (nested loops over parameter arrays) can pass jit_above_cost; JIT
 	// then adds tens of milliseconds to a query of a few.
 	pc.ConnConfig.RuntimeParams["jit"] = "off"
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
