@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Config selects what to run and where.
@@ -35,6 +36,20 @@ type Config struct {
 	// finishes in under 3 minutes on a 2-core machine (CI); the checks are
 	// the same, only the figures are less telling.
 	Quick bool
+	// Contributors is how many contributors the load scenario runs at
+	// once; 0 is DefaultContributors.
+	Contributors int
+	// PlotsDir, when set, receives the SVG plots of the run (latency
+	// distributions, throughput against size).
+	PlotsDir string
+	// MarkdownPath, when set, receives the run written up as
+	// BENCHMARKS.md: machine, versions, table, curves, plots, anchors.
+	MarkdownPath string
+	// CommandLine is how the run was started, for the write-up.
+	CommandLine string
+	// CPUProfilePath is where --cpuprofile writes the run's CPU profile,
+	// which the write-up points to for every target not met.
+	CPUProfilePath string
 }
 
 // Result is one measured figure of one scenario on one backend.
@@ -60,6 +75,11 @@ type Result struct {
 	// nodes returned…) tell how cost grows with work.
 	Series string  `json:"series,omitempty"`
 	Size   float64 `json:"size,omitempty"`
+	// Samples are the raw measurements (in Unit) a distribution figure
+	// such as a p50 was taken from, one per call; --plots draws their
+	// distribution. Set them on one row per distribution (the p50's),
+	// not on each of its quantiles.
+	Samples []float64 `json:"samples,omitempty"`
 }
 
 type scenario struct {
@@ -75,12 +95,15 @@ var scenarios = []scenario{
 	{"merge", runMerge},
 	{"feed", runFeed},
 	{"validate", runValidate},
+	{"map", runMap},
+	{"load", runLoad},
 }
 
 // Run runs the selected scenarios on every configured backend, prints one
 // table to out and returns an error if any scenario failed or its
 // self-check did.
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	started := time.Now()
 	env, err := newEnvironment(cfg)
 	if err != nil {
 		return err
@@ -98,19 +121,48 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	for _, sc := range selected {
 		for _, b := range backends {
 			fmt.Fprintf(out, "running %s on %s…\n", sc.name, b.name())
+			startScenarioPeak()
 			rs, err := sc.run(ctx, env, b)
 			if err != nil {
 				failures = append(failures, fmt.Sprintf("%s on %s: %v", sc.name, b.name(), err))
 				continue
 			}
+			// A row that did not measure the peak of its own timed part
+			// gets the whole scenario's.
+			peak := scenarioPeakMB()
+			for i := range rs {
+				if rs[i].PeakMB == 0 {
+					rs[i].PeakMB = peak
+				}
+			}
 			results = append(results, rs...)
 		}
 	}
 	printTable(out, results)
+	curves := fitCurves(results)
+	printCurves(out, curves)
 	if cfg.JSONPath != "" {
-		if err := writeJSON(cfg.JSONPath, results); err != nil {
+		if err := writeJSON(cfg.JSONPath, report{Results: results, Curves: curves, Failures: failures}); err != nil {
 			return err
 		}
+	}
+	var plots []plotFile
+	if cfg.PlotsDir != "" {
+		var err error
+		if plots, err = writePlots(cfg.PlotsDir, results); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%d plots written to %s\n", len(plots), cfg.PlotsDir)
+	}
+	if cfg.MarkdownPath != "" {
+		run := publication{
+			Config: cfg, Machine: describeMachine(ctx, cfg.PostgresURL), Started: started, Elapsed: time.Since(started),
+			Results: results, Curves: curves, Plots: plots, Failures: failures,
+		}
+		if err := writeMarkdown(cfg.MarkdownPath, run); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "write-up in %s\n", cfg.MarkdownPath)
 	}
 	if len(failures) > 0 {
 		return fmt.Errorf("bench failed:\n  %s", strings.Join(failures, "\n  "))
@@ -145,29 +197,36 @@ func selectScenarios(names []string) ([]scenario, error) {
 
 func printTable(out io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tbackend\tmetric\tvalue\tbaseline\tratio\ttarget\tpeak RSS\tnote")
+	fmt.Fprintln(tw, strings.Join(tableHeader, "\t"))
 	for _, r := range results {
-		baseline, ratio := "", ""
-		if r.BaselineName != "" {
-			baseline = fmt.Sprintf("%s %s", formatValue(r.Baseline), r.BaselineName)
-			ratio = fmt.Sprintf("%.2f", r.Ratio)
-		}
-		target := r.Target
-		if r.Met != nil {
-			if *r.Met {
-				target += " (met)"
-			} else {
-				target += " (NOT met)"
-			}
-		}
-		peak := ""
-		if r.PeakMB > 0 {
-			peak = fmt.Sprintf("%.0f MB", r.PeakMB)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Scenario, r.Backend, r.Metric, formatValue(r.Value), r.Unit, baseline, ratio, target, peak, r.Note)
+		fmt.Fprintln(tw, strings.Join(tableCells(r), "\t"))
 	}
 	tw.Flush()
+}
+
+// tableHeader and tableCells are the columns of the printed table and of
+// the write-up's.
+var tableHeader = []string{"scenario", "backend", "metric", "value", "baseline", "ratio", "target", "peak RSS", "note"}
+
+func tableCells(r Result) []string {
+	baseline, ratio := "", ""
+	if r.BaselineName != "" {
+		baseline = fmt.Sprintf("%s %s", formatValue(r.Baseline), r.BaselineName)
+		ratio = fmt.Sprintf("%.2f", r.Ratio)
+	}
+	target := r.Target
+	if r.Met != nil {
+		if *r.Met {
+			target += " (met)"
+		} else {
+			target += " (NOT met)"
+		}
+	}
+	peak := ""
+	if r.PeakMB > 0 {
+		peak = fmt.Sprintf("%.0f MB", r.PeakMB)
+	}
+	return []string{r.Scenario, r.Backend, r.Metric, formatValue(r.Value) + " " + r.Unit, baseline, ratio, target, peak, r.Note}
 }
 
 func formatValue(v float64) string {
@@ -181,8 +240,16 @@ func formatValue(v float64) string {
 	}
 }
 
-func writeJSON(path string, results []Result) error {
-	data, err := json.MarshalIndent(results, "", "  ")
+// report is the JSON file: every figure, the verdict on every size
+// series, and what failed.
+type report struct {
+	Results  []Result `json:"results"`
+	Curves   []curve  `json:"curves"`
+	Failures []string `json:"failures,omitempty"`
+}
+
+func writeJSON(path string, rep report) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode results: %w", err)
 	}

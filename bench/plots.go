@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// plotFile is one SVG the run drew, named relative to the plots
+// directory.
+type plotFile struct {
+	Name  string
+	Title string
+}
+
+// The size of every plot: legible on a page of BENCHMARKS.md.
+const (
+	plotWidth  = 7 * vg.Inch
+	plotHeight = 4.5 * vg.Inch
+)
+
+// minPlottedMS is where a latency of zero is drawn on the log axis: a
+// merge can reach a subscriber before Merge returns to the bench.
+const minPlottedMS = 0.001
+
+// writePlots draws, into dir, one latency distribution (cumulative, log
+// x) per scenario whose rows carry Samples, and one throughput against
+// size (log-log) per size series, and returns what it wrote.
+func writePlots(dir string, results []Result) ([]plotFile, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("plots: %w", err)
+	}
+	var files []plotFile
+	for _, g := range groupBy(results, func(r Result) string {
+		if len(r.Samples) == 0 {
+			return ""
+		}
+		return cmpOr(r.Series, r.Scenario)
+	}) {
+		f, err := latencyPlot(dir, g.key, g.rows)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	for _, g := range groupBy(results, func(r Result) string {
+		if _, ok := workSeconds(r); !ok || r.Size <= 0 {
+			return ""
+		}
+		return r.Series
+	}) {
+		f, ok, err := throughputPlot(dir, g.key, g.rows)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+type resultGroup struct {
+	key  string
+	rows []Result
+}
+
+// groupBy groups results by a key, in the order keys first appear; an
+// empty key leaves the result out.
+func groupBy(results []Result, key func(Result) string) []resultGroup {
+	var out []resultGroup
+	index := map[string]int{}
+	for _, r := range results {
+		k := key(r)
+		if k == "" {
+			continue
+		}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, resultGroup{key: k})
+		}
+		out[i].rows = append(out[i].rows, r)
+	}
+	return out
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// latencyPlot draws the cumulative distribution of each row's samples.
+func latencyPlot(dir, name string, rows []Result) (plotFile, error) {
+	p := plot.New()
+	p.Title.Text = name + ": latency distribution"
+	unit := rows[0].Unit
+	p.X.Label.Text = fmt.Sprintf("latency (%s, log scale; 0 drawn at %g)", unit, minPlottedMS)
+	p.Y.Label.Text = "fraction of calls at or below"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Legend.Top, p.Legend.Left = false, false
+	var lines []any
+	for _, r := range rows {
+		lines = append(lines, fmt.Sprintf("%s: %s (%d)", r.Backend, strings.TrimSuffix(r.Metric, " p50"), len(r.Samples)), cdf(r.Samples))
+	}
+	if err := plotutil.AddLines(p, lines...); err != nil {
+		return plotFile{}, fmt.Errorf("plot %s: %w", name, err)
+	}
+	f := plotFile{Name: slug(name) + "-latency.svg", Title: p.Title.Text}
+	if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, f.Name)); err != nil {
+		return plotFile{}, fmt.Errorf("plot %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// cdf gives the empirical cumulative distribution of samples, zeros
+// moved to minPlottedMS so that the log axis can show them.
+func cdf(samples []float64) plotter.XYs {
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	xys := make(plotter.XYs, len(s))
+	for i, v := range s {
+		xys[i].X = math.Max(v, minPlottedMS)
+		xys[i].Y = float64(i+1) / float64(len(s))
+	}
+	return xys
+}
+
+// throughputPlot draws items per second against size for each backend
+// and metric of one series, in log-log; ok is false when no line has
+// two sizes.
+func throughputPlot(dir, series string, rows []Result) (plotFile, bool, error) {
+	p := plot.New()
+	p.Title.Text = series + ": throughput against size"
+	p.X.Label.Text = "size (items of work, log scale)"
+	p.Y.Label.Text = "items per second (log scale)"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.Legend.Top = true
+	var lines []any
+	for _, g := range groupBy(rows, func(r Result) string { return r.Backend + ": " + r.Metric }) {
+		best := map[float64]float64{}
+		for _, r := range g.rows {
+			t, _ := workSeconds(r)
+			best[r.Size] = math.Max(best[r.Size], r.Size/t)
+		}
+		if len(best) < 2 {
+			continue
+		}
+		var xys plotter.XYs
+		for size, rate := range best {
+			xys = append(xys, plotter.XY{X: size, Y: rate})
+		}
+		slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+		lines = append(lines, g.key, xys)
+	}
+	if len(lines) == 0 {
+		return plotFile{}, false, nil
+	}
+	if err := plotutil.AddLinePoints(p, lines...); err != nil {
+		return plotFile{}, false, fmt.Errorf("plot %s: %w", series, err)
+	}
+	f := plotFile{Name: slug(series) + "-throughput.svg", Title: p.Title.Text}
+	if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, f.Name)); err != nil {
+		return plotFile{}, false, fmt.Errorf("plot %s: %w", series, err)
+	}
+	return f, true, nil
+}
+
+// slug makes a file name of a title: "feed 1000 merges × 10" → "feed-1000-merges-10".
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
