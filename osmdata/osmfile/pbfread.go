@@ -102,6 +102,12 @@ func (s *pbfSource) close() error { return s.scanner.Close() }
 func elementFromOSM(o osm.Object) (*osmdata.Element, error) {
 	switch v := o.(type) {
 	case *osm.Node:
+		// The decoded position is offset + granularity × value, any
+		// float64 a file's numbers make: a position outside the world
+		// would wrap around in int32.
+		if !(v.Lat >= -90 && v.Lat <= 90 && v.Lon >= -180 && v.Lon <= 180) {
+			return nil, fmt.Errorf("node %d: position %g, %g is not within ±90, ±180", v.ID, v.Lat, v.Lon)
+		}
 		return &osmdata.Element{
 			Type: osmdata.Node, ID: int64(v.ID), Version: v.Version, Visible: v.Visible,
 			Changeset: int64(v.ChangesetID), Timestamp: wholeSeconds(v.Timestamp),
