@@ -3,6 +3,7 @@ package osmdata
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -44,7 +45,9 @@ func ParseBBox(s string) (BoxDegrees, error) {
 	var v [4]float64
 	for i, p := range parts {
 		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
+		// "NaN" parses, and passes every comparison of the range check
+		// below: it is no coordinate.
+		if err != nil || math.IsNaN(f) {
 			return BoxDegrees{}, ErrBoxFormat
 		}
 		v[i] = f
