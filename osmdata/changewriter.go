@@ -97,7 +97,7 @@ func (c *ChangeWriter) write(action Action, ifUnused bool, e *Element) error {
 		b = append(b, ">\n"...)
 		c.block, c.unused = action, ifUnused
 	}
-	b = appendChangeElement(b, e, action != ActionDelete)
+	b = appendChangeElement(b, e, action != ActionDelete && !e.Redacted)
 	c.buf = b
 	_, err := c.w.Write(b)
 	return err

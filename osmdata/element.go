@@ -93,6 +93,10 @@ type Element struct {
 	Tags    Tags
 	Nodes   []int64
 	Members []Member
+	// Redacted marks a version an administrator redacted, as the change
+	// feeds give it: metadata only, its tags, coordinates, nodes and
+	// members withheld (storage.Withhold).
+	Redacted bool
 }
 
 // Key identifies an element regardless of version.

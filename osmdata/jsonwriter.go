@@ -81,7 +81,7 @@ func (j *jsonWriter) WriteElement(e *Element) error {
 	b = append(b, e.Type.String()...)
 	b = append(b, `","id":`...)
 	b = strconv.AppendInt(b, e.ID, 10)
-	if e.Type == Node && e.Visible {
+	if e.Type == Node && e.Visible && !e.Redacted {
 		b = append(b, `,"lat":`...)
 		b = appendCoord(b, e.Lat)
 		b = append(b, `,"lon":`...)

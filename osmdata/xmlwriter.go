@@ -96,8 +96,9 @@ func (x *xmlWriter) WriteElement(e *Element) error {
 		b = append(b, '"')
 	}
 	// A deleted node has no position in API XML: writing its stored
-	// coordinates would make it look live to consumers.
-	if e.Type == Node && e.Visible {
+	// coordinates would make it look live to consumers. A redacted
+	// version's position is withheld.
+	if e.Type == Node && e.Visible && !e.Redacted {
 		b = append(b, ` lat="`...)
 		b = appendCoord(b, e.Lat)
 		b = append(b, `" lon="`...)

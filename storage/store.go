@@ -36,6 +36,7 @@ type Store interface {
 	ChangeFeed
 	ReviewLog
 	Reviews
+	Operations
 	// Import loads the initial dataset from src in one transaction. It
 	// refuses a dataset that already has elements, changesets or accounts
 	// (ErrNotEmpty), accepts

@@ -20,10 +20,11 @@ func ElementToProto(e *osmdata.Element) *geocommunsv1.Element {
 		Uid:       e.UID,
 		User:      e.User,
 		Tags:      TagsToProto(e.Tags),
+		Redacted:  e.Redacted,
 	}
 	switch e.Type {
 	case osmdata.Node:
-		if e.Visible {
+		if e.Visible && !e.Redacted {
 			lat, lon := e.Lat, e.Lon
 			p.LatE7, p.LonE7 = &lat, &lon
 		}
@@ -75,6 +76,7 @@ func ElementFromProto(p *geocommunsv1.Element) (osmdata.Element, error) {
 		UID:       p.GetUid(),
 		User:      p.GetUser(),
 		Tags:      TagsFromProto(p.GetTags()),
+		Redacted:  p.GetRedacted(),
 	}
 	switch t {
 	case osmdata.Node:

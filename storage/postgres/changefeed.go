@@ -21,7 +21,8 @@ func (s *Store) WaitMerge(ctx context.Context, afterSeq int64) (int64, error) {
 }
 
 // ElementVersions reads the versions with one statement per element type,
-// the three sent in one round trip. Versions never change once written,
+// the three sent in one round trip; redacted ones come withheld.
+// Versions never change once written,
 // so the statements need no common snapshot.
 func (s *Store) ElementVersions(ctx context.Context, keys []storage.VersionKey) ([]osmdata.Element, error) {
 	if len(keys) == 0 {
@@ -40,12 +41,17 @@ func (s *Store) ElementVersions(ctx context.Context, keys []storage.VersionKey) 
 		for i, k := range want {
 			ids[i], versions[i] = k.Element.ID, int32(k.Version)
 		}
-		b.Queue(`SELECT `+readColumns(t, "e.")+`
+		b.Queue(`SELECT `+readColumns(t, "e.")+`, `+redactedColumn(t, "e")+`
 			FROM unnest($1::bigint[], $2::integer[]) AS k(id, version)
 			JOIN `+tableOf[t]+` AS e ON e.id = k.id AND e.version = k.version`, ids, versions).Query(func(rows pgx.Rows) error {
-			els, err := collectElements(rows, t)
+			els, redacted, err := collectRedactable(rows, t)
 			if err != nil {
 				return fmt.Errorf("%s versions: %w", t, err)
+			}
+			for i := range els {
+				if redacted[i] {
+					storage.Withhold(&els[i])
+				}
 			}
 			found = append(found, els...)
 			return nil

@@ -51,33 +51,38 @@ func (q queries) CurrentElements(ctx context.Context, t osmdata.ElementType, ids
 	return els, nil
 }
 
-// ElementVersion returns one version, or storage.ErrNotFound.
+// ElementVersion returns one version, storage.ErrNotFound, or
+// storage.ErrRedacted.
 func (q queries) ElementVersion(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return osmdata.Element{}, err
 	}
-	rows, err := q.db.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+	rows, err := q.db.Query(ctx, `SELECT `+readColumns(t, "")+`, `+redactedColumn(t, tableOf[t])+` FROM `+tableOf[t]+`
 		WHERE id = $1 AND version = $2`, id, version)
 	if err != nil {
 		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, err)
 	}
-	els, err := collectElements(rows, t)
+	els, redacted, err := collectRedactable(rows, t)
 	if err != nil {
 		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, err)
 	}
 	if len(els) == 0 {
 		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, storage.ErrNotFound)
 	}
+	if redacted[0] {
+		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, storage.ErrRedacted)
+	}
 	return els[0], nil
 }
 
-// History returns every version of an element, oldest first.
+// History returns every version of an element but the redacted ones,
+// oldest first.
 func (q queries) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return nil, err
 	}
 	rows, err := q.db.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
-		WHERE id = $1 ORDER BY version`, id)
+		WHERE id = $1 AND NOT `+redactedColumn(t, tableOf[t])+` ORDER BY version`, id)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
 	}

@@ -24,6 +24,7 @@ func (s *Store) WaitMerge(ctx context.Context, afterSeq int64) (int64, error) {
 // ElementVersions reads the versions with one statement per element type
 // on the read pool: the keys travel as one JSON array of [id, version]
 // pairs, walked as the outer loop (CROSS JOIN) over the primary key.
+// Redacted versions come withheld.
 func (s *Store) ElementVersions(ctx context.Context, keys []storage.VersionKey) ([]osmdata.Element, error) {
 	byType := storage.VersionsByType(keys)
 	for t := range byType {
@@ -34,14 +35,19 @@ func (s *Store) ElementVersions(ctx context.Context, keys []storage.VersionKey) 
 	var found []osmdata.Element
 	for t, want := range byType {
 		tbl, _ := table(t)
-		rows, err := s.reader.QueryContext(ctx, "SELECT "+columns(t, "e.")+" FROM json_each(?) AS k CROSS JOIN "+tbl+
+		rows, err := s.reader.QueryContext(ctx, "SELECT "+columns(t, "e.")+", "+redactedColumn(t, "e")+" FROM json_each(?) AS k CROSS JOIN "+tbl+
 			" AS e WHERE e.id = k.value->>0 AND e.version = k.value->>1", versionPairsJSON(want))
 		if err != nil {
 			return nil, fmt.Errorf("%s versions: %w", t, err)
 		}
-		els, err := scanElements(rows, t)
+		els, redacted, err := scanRedactable(rows, t)
 		if err != nil {
 			return nil, fmt.Errorf("%s versions: %w", t, err)
+		}
+		for i := range els {
+			if redacted[i] {
+				storage.Withhold(&els[i])
+			}
 		}
 		found = append(found, els...)
 	}

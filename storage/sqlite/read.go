@@ -65,35 +65,40 @@ func (qs queries) CurrentElements(ctx context.Context, t osmdata.ElementType, id
 	return els, nil
 }
 
-// ElementVersion returns one version of an element, or ErrNotFound.
+// ElementVersion returns one version of an element, ErrNotFound or
+// ErrRedacted.
 func (qs queries) ElementVersion(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
 	tbl, err := table(t)
 	if err != nil {
 		return osmdata.Element{}, err
 	}
 	rows, err := qs.db.QueryContext(ctx,
-		"SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? AND version = ?", id, version)
+		"SELECT "+columns(t, "")+", "+redactedColumn(t, tbl)+" FROM "+tbl+" WHERE id = ? AND version = ?", id, version)
 	if err != nil {
 		return osmdata.Element{}, fmt.Errorf("%s %d version %d: %w", t, id, version, err)
 	}
-	els, err := scanElements(rows, t)
+	els, redacted, err := scanRedactable(rows, t)
 	if err != nil {
 		return osmdata.Element{}, fmt.Errorf("%s %d version %d: %w", t, id, version, err)
 	}
 	if len(els) == 0 {
 		return osmdata.Element{}, fmt.Errorf("%s %d version %d: %w", t, id, version, storage.ErrNotFound)
 	}
+	if redacted[0] {
+		return osmdata.Element{}, fmt.Errorf("%s %d version %d: %w", t, id, version, storage.ErrRedacted)
+	}
 	return els[0], nil
 }
 
-// History returns every version of an element, oldest first.
+// History returns every version of an element but the redacted ones,
+// oldest first.
 func (qs queries) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
 	tbl, err := table(t)
 	if err != nil {
 		return nil, err
 	}
 	rows, err := qs.db.QueryContext(ctx,
-		"SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? ORDER BY version", id)
+		"SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? AND NOT "+redactedColumn(t, tbl)+" ORDER BY version", id)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
 	}

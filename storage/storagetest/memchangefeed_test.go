@@ -17,7 +17,11 @@ func (s *memStore) ElementVersions(ctx context.Context, keys []storage.VersionKe
 		if !ok {
 			return nil, fmt.Errorf("element versions: %s: %w", k, storage.ErrNotFound)
 		}
-		out = append(out, clone(e))
+		e = clone(e)
+		if s.redacted(e) {
+			storage.Withhold(&e)
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -108,6 +108,9 @@ func (s *memStore) ElementVersion(ctx context.Context, t osmdata.ElementType, id
 	defer s.mu.RUnlock()
 	for _, e := range s.history[t][id] {
 		if e.Version == version {
+			if s.redacted(e) {
+				return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, storage.ErrRedacted)
+			}
 			return clone(e), nil
 		}
 	}
@@ -121,9 +124,11 @@ func (s *memStore) History(ctx context.Context, t osmdata.ElementType, id int64)
 	if len(h) == 0 {
 		return nil, fmt.Errorf("%s %d: %w", t, id, storage.ErrNotFound)
 	}
-	out := make([]osmdata.Element, len(h))
-	for i, e := range h {
-		out[i] = clone(e)
+	out := make([]osmdata.Element, 0, len(h))
+	for _, e := range h {
+		if !s.redacted(e) {
+			out = append(out, clone(e))
+		}
 	}
 	return out, nil
 }

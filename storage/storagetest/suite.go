@@ -102,4 +102,6 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Reviews", func(t *testing.T) { t.Parallel(); testReviews(t, open) })
 	t.Run("Rebase", func(t *testing.T) { t.Parallel(); testRebase(t, open) })
 	t.Run("Split", func(t *testing.T) { t.Parallel(); testSplit(t, open) })
+	t.Run("Redactions", func(t *testing.T) { t.Parallel(); testRedactions(t, open) })
+	t.Run("DeleteAccount", func(t *testing.T) { t.Parallel(); testDeleteAccount(t, open) })
 }

@@ -220,7 +220,11 @@ type Element struct {
 	// nodes are a way's node ids, in order.
 	Nodes []int64 `protobuf:"varint,12,rep,packed,name=nodes,proto3" json:"nodes,omitempty"`
 	// members are a relation's members, in order.
-	Members       []*Member `protobuf:"bytes,13,rep,name=members,proto3" json:"members,omitempty"`
+	Members []*Member `protobuf:"bytes,13,rep,name=members,proto3" json:"members,omitempty"`
+	// redacted marks a version an administrator redacted (a legal
+	// takedown), as the change feeds give it: its metadata only, without
+	// tags, position, nodes or members.
+	Redacted      bool `protobuf:"varint,14,opt,name=redacted,proto3" json:"redacted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -346,6 +350,13 @@ func (x *Element) GetMembers() []*Member {
 	return nil
 }
 
+func (x *Element) GetRedacted() bool {
+	if x != nil {
+		return x.Redacted
+	}
+	return false
+}
+
 // BoundingBox is a box in 1e-7 degree units; all four edges are
 // inclusive.
 type BoundingBox struct {
@@ -427,7 +438,7 @@ const file_geocommuns_v1_element_proto_rawDesc = "" +
 	"\x06Member\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.geocommuns.v1.ElementTypeR\x04type\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\x03R\x03ref\x12\x12\n" +
-	"\x04role\x18\x03 \x01(\tR\x04role\"\xb8\x03\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\"\xd4\x03\n" +
 	"\aElement\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.geocommuns.v1.ElementTypeR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x03R\x02id\x12\x18\n" +
@@ -442,7 +453,8 @@ const file_geocommuns_v1_element_proto_rawDesc = "" +
 	" \x01(\x11H\x01R\x05lonE7\x88\x01\x01\x12&\n" +
 	"\x04tags\x18\v \x03(\v2\x12.geocommuns.v1.TagR\x04tags\x12\x14\n" +
 	"\x05nodes\x18\f \x03(\x03R\x05nodes\x12/\n" +
-	"\amembers\x18\r \x03(\v2\x15.geocommuns.v1.MemberR\amembersB\t\n" +
+	"\amembers\x18\r \x03(\v2\x15.geocommuns.v1.MemberR\amembers\x12\x1a\n" +
+	"\bredacted\x18\x0e \x01(\bR\bredactedB\t\n" +
 	"\a_lat_e7B\t\n" +
 	"\a_lon_e7\"\x85\x01\n" +
 	"\vBoundingBox\x12\x1c\n" +

@@ -1,0 +1,101 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+)
+
+var (
+	// ErrRedacted answers a read of one redacted version: the version
+	// exists but no one may read it (openstreetmap-website answers 403).
+	ErrRedacted = errors.New("version redacted")
+	// ErrCannotRedactCurrent refuses to redact an element's current
+	// version: only historical versions may be redacted, as on
+	// openstreetmap.org (its OSM::APICannotRedactError).
+	ErrCannotRedactCurrent = errors.New("cannot redact the current version of an element")
+)
+
+// Redaction hides one historical version from every read and feed (a
+// legal takedown): reads of it answer ErrRedacted, History leaves it
+// out, and ElementVersions gives it withheld (Withhold), so that feeds
+// keep every merge_seq and replication file but not its content.
+type Redaction struct {
+	Version VersionKey
+	// RedactionID is the operator's reference of the takedown (OSM's
+	// redaction id); 0 when there is none.
+	RedactionID int64
+	Reason      string
+	AdminID     int64
+	CreatedAt   time.Time
+}
+
+// AuditEntry is one action of an administrator on the dataset
+// (redaction, unredaction, account deletion), written in the transaction
+// that does it and never changed after.
+type AuditEntry struct {
+	ID      int64
+	AdminID int64
+	// Action is one of the Audit* constants.
+	Action string
+	// Target names what the action touched: "node/5/2", "user/12".
+	Target    string
+	Reason    string
+	CreatedAt time.Time
+}
+
+// Audit actions.
+const (
+	AuditRedact        = "redact"
+	AuditUnredact      = "unredact"
+	AuditDeleteAccount = "delete_account"
+)
+
+// RedactionTarget is how an audit entry names a redacted version.
+func RedactionTarget(v VersionKey) string {
+	return fmt.Sprintf("%s/%d/%d", v.Element.Type, v.Element.ID, v.Version)
+}
+
+// AccountTarget is how an audit entry names an account.
+func AccountTarget(uid int64) string { return fmt.Sprintf("user/%d", uid) }
+
+// Pseudonym is the display name a deleted account's history shows, as
+// openstreetmap.org renames a deleted user (User#soft_destroy!).
+func Pseudonym(uid int64) string { return fmt.Sprintf("user_%d", uid) }
+
+// Operations is what administrators do to the dataset besides editing:
+// redactions and account deletion, each one transaction with its audit
+// entry.
+type Operations interface {
+	// Redact hides a historical version. ErrNotFound when the version
+	// does not exist, ErrCannotRedactCurrent when it is the current one.
+	// Redacting a redacted version replaces its reference and reason.
+	Redact(ctx context.Context, r Redaction) (Redaction, error)
+	// Unredact shows a redacted version again; ErrNotFound when it is
+	// not redacted.
+	Unredact(ctx context.Context, v VersionKey, adminID int64, reason string) error
+	// Redactions returns the redactions of versions of these elements,
+	// by element in the order given, then by version.
+	Redactions(ctx context.Context, elements []osmdata.Key) ([]Redaction, error)
+	// DeleteAccount pseudonymizes an account: its display name becomes
+	// Pseudonym(uid) on the user, every version, changeset and pending
+	// change it made (uids stay, so history stays whole); its password,
+	// role, API tokens, OAuth grants and web sessions go, so it can no
+	// longer sign in. ErrNotFound when uid has no account.
+	DeleteAccount(ctx context.Context, uid, adminID int64, reason string) (Account, error)
+	// AdminAudit returns the audit entries with ids above afterID, oldest
+	// first, at most limit of them.
+	AdminAudit(ctx context.Context, afterID int64, limit int) ([]AuditEntry, error)
+}
+
+// Withhold is what a feed gives of a redacted version: its identity and
+// metadata (so each merge keeps its changes and numbering) without tags,
+// coordinates, way nodes or members.
+func Withhold(e *osmdata.Element) {
+	e.Redacted = true
+	e.Tags, e.Nodes, e.Members = nil, nil, nil
+	e.Lat, e.Lon = 0, 0
+}

@@ -1,0 +1,211 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/storage"
+)
+
+var _ storage.Operations = (*Store)(nil)
+
+// redactedColumn is the SQL test of whether the row of table (or alias)
+// is a redacted version: the filter every public read applies.
+func redactedColumn(t osmdata.ElementType, table string) string {
+	return `EXISTS (SELECT 1 FROM redactions r WHERE r.element_type = ` + strconv.Itoa(int(t)) +
+		` AND r.element_id = ` + table + `.id AND r.version = ` + table + `.version)`
+}
+
+// scanRedactable reads rows selecting columns(t, …) followed by
+// redactedColumn, and whether each is redacted; it closes rows.
+func scanRedactable(rows *sql.Rows, t osmdata.ElementType) ([]osmdata.Element, []bool, error) {
+	defer rows.Close()
+	s := newElementScanner(t)
+	var redacted bool
+	s.dest = append(s.dest, &redacted)
+	var els []osmdata.Element
+	var flags []bool
+	for rows.Next() {
+		e, err := s.scan(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		els = append(els, e)
+		flags = append(flags, redacted)
+	}
+	return els, flags, rows.Err()
+}
+
+// Redact hides a historical version, with its audit entry, in one write
+// transaction.
+func (s *Store) Redact(ctx context.Context, r storage.Redaction) (storage.Redaction, error) {
+	v := r.Version
+	tbl, err := table(v.Element.Type)
+	if err != nil {
+		return storage.Redaction{}, fmt.Errorf("redact %s: %w", v, err)
+	}
+	err = s.writeTx(ctx, "redact "+v.String(), func(tx *sql.Tx) error {
+		var current bool
+		if err := tx.QueryRowContext(ctx, `SELECT is_current FROM `+tbl+` WHERE id = ? AND version = ?`,
+			v.Element.ID, v.Version).Scan(&current); err != nil {
+			return noRowsAsNotFound(err)
+		}
+		if current {
+			return storage.ErrCannotRedactCurrent
+		}
+		var created sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `
+			INSERT INTO redactions (element_type, element_id, version, redaction_id, reason, admin_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, unixepoch())
+			ON CONFLICT (element_type, element_id, version) DO UPDATE
+				SET redaction_id = excluded.redaction_id, reason = excluded.reason,
+					admin_id = excluded.admin_id, created_at = excluded.created_at
+			RETURNING created_at`,
+			int(v.Element.Type), v.Element.ID, v.Version, r.RedactionID, r.Reason, r.AdminID).Scan(&created); err != nil {
+			return err
+		}
+		r.CreatedAt = unixTime(created)
+		return writeAudit(ctx, tx, r.AdminID, storage.AuditRedact, storage.RedactionTarget(v), r.Reason)
+	})
+	if err != nil {
+		return storage.Redaction{}, err
+	}
+	return r, nil
+}
+
+// Unredact shows a redacted version again, with its audit entry.
+func (s *Store) Unredact(ctx context.Context, v storage.VersionKey, adminID int64, reason string) error {
+	return s.writeTx(ctx, "unredact "+v.String(), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM redactions WHERE element_type = ? AND element_id = ? AND version = ?`,
+			int(v.Element.Type), v.Element.ID, v.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return storage.ErrNotFound
+		}
+		return writeAudit(ctx, tx, adminID, storage.AuditUnredact, storage.RedactionTarget(v), reason)
+	})
+}
+
+// Redactions returns the redactions of versions of the elements: the
+// keys travel as one JSON array of [type, id] pairs.
+func (s *Store) Redactions(ctx context.Context, elements []osmdata.Key) ([]storage.Redaction, error) {
+	if len(elements) == 0 {
+		return nil, nil
+	}
+	var pairs strings.Builder
+	pairs.WriteByte('[')
+	for i, k := range elements {
+		if i > 0 {
+			pairs.WriteByte(',')
+		}
+		fmt.Fprintf(&pairs, "[%d,%d]", int(k.Type), k.ID)
+	}
+	pairs.WriteByte(']')
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT r.element_type, r.element_id, r.version, r.redaction_id, r.reason, r.admin_id, r.created_at
+		FROM json_each(?) AS k CROSS JOIN redactions r
+		WHERE r.element_type = k.value->>0 AND r.element_id = k.value->>1
+		ORDER BY k.key, r.version`, pairs.String())
+	if err != nil {
+		return nil, fmt.Errorf("redactions: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.Redaction
+	for rows.Next() {
+		var r storage.Redaction
+		var t int
+		var created sql.NullInt64
+		if err := rows.Scan(&t, &r.Version.Element.ID, &r.Version.Version, &r.RedactionID, &r.Reason, &r.AdminID, &created); err != nil {
+			return nil, fmt.Errorf("redactions: %w", err)
+		}
+		r.Version.Element.Type = osmdata.ElementType(t)
+		r.CreatedAt = unixTime(created)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("redactions: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteAccount pseudonymizes an account in one write transaction.
+func (s *Store) DeleteAccount(ctx context.Context, uid, adminID int64, reason string) (storage.Account, error) {
+	var a storage.Account
+	err := s.writeTx(ctx, fmt.Sprintf("delete account %d", uid), func(tx *sql.Tx) error {
+		var err error
+		a, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM users WHERE id = ? AND role IS NOT NULL`, uid))
+		if err != nil {
+			return noRowsAsNotFound(err)
+		}
+		name := storage.Pseudonym(uid)
+		for _, stmt := range []string{
+			`UPDATE users SET display_name = ?2, login_name = NULL, password_hash = NULL, role = NULL, trusted = 0 WHERE id = ?1`,
+			`UPDATE changesets SET user_name = ?2 WHERE user_id = ?1`,
+			`UPDATE nodes SET user_name = ?2 WHERE user_id = ?1`,
+			`UPDATE ways SET user_name = ?2 WHERE user_id = ?1`,
+			`UPDATE relations SET user_name = ?2 WHERE user_id = ?1`,
+			`UPDATE pending_changes SET user_name = ?2 WHERE author_id = ?1`,
+		} {
+			if _, err := tx.ExecContext(ctx, stmt, uid, name); err != nil {
+				return err
+			}
+		}
+		for _, stmt := range []string{
+			`UPDATE api_tokens SET revoked_at = coalesce(revoked_at, unixepoch()) WHERE user_id = ?1`,
+			`UPDATE oauth_grants SET revoked_at = coalesce(revoked_at, unixepoch()) WHERE user_id = ?1`,
+			`DELETE FROM web_sessions WHERE user_id = ?1`,
+		} {
+			if _, err := tx.ExecContext(ctx, stmt, uid); err != nil {
+				return err
+			}
+		}
+		a.DisplayName, a.Role, a.Trusted, a.PasswordHash = name, "", false, ""
+		return writeAudit(ctx, tx, adminID, storage.AuditDeleteAccount, storage.AccountTarget(uid), reason)
+	})
+	if err != nil {
+		return storage.Account{}, err
+	}
+	return a, nil
+}
+
+// AdminAudit returns audit entries after afterID, oldest first.
+func (s *Store) AdminAudit(ctx context.Context, afterID int64, limit int) ([]storage.AuditEntry, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT id, admin_id, action, target, reason, created_at FROM admin_audit
+		WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("admin audit: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.AuditEntry
+	for rows.Next() {
+		var e storage.AuditEntry
+		var created sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.AdminID, &e.Action, &e.Target, &e.Reason, &created); err != nil {
+			return nil, fmt.Errorf("admin audit: %w", err)
+		}
+		e.CreatedAt = unixTime(created)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("admin audit: %w", err)
+	}
+	return out, nil
+}
+
+// writeAudit records an administrator's action in its transaction.
+func writeAudit(ctx context.Context, tx *sql.Tx, adminID int64, action, target, reason string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO admin_audit (admin_id, action, target, reason, created_at)
+		VALUES (?, ?, ?, ?, unixepoch())`, adminID, action, target, reason); err != nil {
+		return fmt.Errorf("audit %s %s: %w", action, target, err)
+	}
+	return nil
+}
