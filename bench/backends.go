@@ -28,6 +28,8 @@ type environment struct {
 	postgresURL string
 	// quick is --quick: scenarios pick their reduced sizes.
 	quick bool
+	// contributors is --contributors, for the load scenario.
+	contributors int
 }
 
 func newEnvironment(cfg Config) (*environment, error) {
@@ -39,7 +41,7 @@ func newEnvironment(cfg Config) (*environment, error) {
 		}
 		dir = modDir
 	}
-	return &environment{dataDir: dir, repeat: max(cfg.Repeat, 1), postgresURL: cfg.PostgresURL, quick: cfg.Quick}, nil
+	return &environment{dataDir: dir, repeat: max(cfg.Repeat, 1), postgresURL: cfg.PostgresURL, quick: cfg.Quick, contributors: cfg.Contributors}, nil
 }
 
 func (e *environment) file(rel string) string { return filepath.Join(e.dataDir, rel) }

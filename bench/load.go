@@ -279,11 +279,15 @@ func measureLoad(ctx context.Context, b backend, sizes loadSizes) ([]Result, err
 			q    float64
 		}{{"p50", 0.5}, {"p99", 0.99}} {
 			v, bv := ms(percentile(took, q.q)), ms(percentile(capTook, q.q))
-			out = append(out, Result{
+			r := Result{
 				Scenario: name, Backend: b.name(), Metric: string(kind) + " " + q.name, Value: v, Unit: "ms",
 				BaselineName: "ms capabilities " + q.name + " at the same concurrency", Baseline: bv, Ratio: v / bv, PeakMB: peak,
 				Note: fmt.Sprintf("%d requests", len(took)),
-			})
+			}
+			if q.name == "p50" {
+				r.Samples = msSamples(took)
+			}
+			out = append(out, r)
 		}
 	}
 	errs := Result{

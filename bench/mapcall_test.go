@@ -40,8 +40,8 @@ func TestMapScenario(t *testing.T) {
 				if r.Value <= 0 || r.Baseline <= 0 || r.Backend != c.name {
 					t.Errorf("result %+v: want a positive figure and baseline on %s", r, c.name)
 				}
-				if r.Series == "map" && r.Size <= 0 {
-					t.Errorf("result %+v: want its place on the curve (nodes returned)", r)
+				if r.Series == "map" && (r.Size <= 0 || len(r.Samples) != testMapSizes.calls) {
+					t.Errorf("result %+v: want its place on the curve (nodes returned) and one sample per call", r)
 				}
 			}
 		})

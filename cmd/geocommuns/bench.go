@@ -22,6 +22,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "the `directory` holding testdata/ (default: the github.com/paulmach/osm module)")
 	fs.StringVar(&cfg.JSONPath, "json", "", "also write the results as JSON to this `file`")
 	fs.IntVar(&cfg.Repeat, "repeat", 1, "measure each figure this many `times` in the same run (stage)")
+	fs.IntVar(&cfg.Contributors, "contributors", bench.DefaultContributors, "how many `contributors` the load scenario runs at once")
 	var cpuProfile string
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file`; the timed\n"+
 		"parts carry the pprof labels bench (the figure) and backend, for -tagfocus")
