@@ -60,7 +60,11 @@ func (w *Sweeper) Sweep(ctx context.Context) []int64 {
 	}
 	closed, err := w.Store.CloseDueChangesets(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+		case storage.IsUnavailable(err):
+			logger.Warn("auto-close sweep: the store is unavailable; retrying at the next period", "err", err)
+		default:
 			logger.Error("auto-close sweep failed", "err", err)
 		}
 		return nil

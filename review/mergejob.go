@@ -66,7 +66,13 @@ func (j *MergeJob) Run(ctx context.Context) {
 	defer ticker.Stop()
 	for {
 		if _, err := j.Step(ctx); err != nil && ctx.Err() == nil {
-			j.logger.Error("merge job step failed", "err", err)
+			// The step is retried at the next poll or kick: a database
+			// that is away is waited out, not a reason to stop merging.
+			if storage.IsUnavailable(err) {
+				j.logger.Warn("merge job: the store is unavailable; retrying", "retry_in", j.poll, "err", err)
+			} else {
+				j.logger.Error("merge job step failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -107,7 +108,10 @@ func (s *Server) registerAuth() func(http.Handler) http.Handler {
 func (s *Server) rejectCredentials(w http.ResponseWriter, r *http.Request, err error) {
 	// The route the request was for, for the request log and metrics.
 	_, r.Pattern = s.mux.Handler(r)
-	if !auth.IsRejection(err) {
+	switch {
+	case storage.IsUnavailable(err):
+		s.logger.Warn("credentials could not be checked: the store is unavailable", "path", r.URL.Path, "err", err)
+	case !auth.IsRejection(err):
 		s.logger.Error("credentials could not be checked", "path", r.URL.Path, "err", err)
 	}
 	if !strings.HasPrefix(r.URL.Path, connectRoutes) {
@@ -117,10 +121,13 @@ func (s *Server) rejectCredentials(w http.ResponseWriter, r *http.Request, err e
 	// Connect's code names and numbers, with the OSM API's text, so that
 	// Connect and the API say the same.
 	code, grpcCode, status, msg := "internal", "13", http.StatusInternalServerError, "internal error"
+	h := w.Header()
 	if kind, ok := osmapi.CredentialsErrorKind(err); ok {
 		code, grpcCode, status, msg = "unauthenticated", "16", http.StatusUnauthorized, editing.Golden[kind].Text
+	} else if storage.IsUnavailable(err) {
+		code, grpcCode, status, msg = "unavailable", "14", http.StatusServiceUnavailable, editing.Golden[editing.ErrUnavailable].Text
+		h.Set("Retry-After", strconv.Itoa(storage.UnavailableRetryAfter))
 	}
-	h := w.Header()
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") {
 		// gRPC and gRPC-Web: a trailers-only answer, the status in the
 		// headers of a 200.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -276,8 +277,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	if _, err := s.store.CurrentElements(ctx, osmdata.Node, []int64{1}); err != nil {
 		s.logger.Warn("not ready: the store does not answer", "err", err)
+		// A load balancer takes the process out until the database is
+		// back; the process itself stays up and recovers on its own.
+		w.Header().Set("Retry-After", strconv.Itoa(storage.UnavailableRetryAfter))
 		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "the store does not answer")
+		if storage.IsUnavailable(err) {
+			fmt.Fprintln(w, "the store does not answer: database unavailable")
+		} else {
+			fmt.Fprintln(w, "the store does not answer")
+		}
 		return
 	}
 	fmt.Fprintln(w, "ready")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -13,6 +14,7 @@ import (
 	geocommunsv1 "github.com/geocommuns/geocommuns/gen/geocommuns/v1"
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/osmdata/osmproto"
+	"github.com/geocommuns/geocommuns/storage"
 )
 
 // editingCodes maps editing's golden error kinds to Connect codes. The
@@ -102,7 +104,7 @@ func codeOfStatus(status int) connect.Code {
 // INTERNAL, logged and not shown.
 func editingError(ctx context.Context, logger *slog.Logger, changesetID int64, err error) error {
 	e := editing.AsError(err)
-	if e == nil {
+	if e == nil || storage.IsUnavailable(err) {
 		return internalError(ctx, logger, err)
 	}
 	code, ok := editingCodes[e.Kind]
@@ -152,6 +154,11 @@ func addDetail(cerr *connect.Error, msg proto.Message) {
 // such, anything else logged and answered without its text.
 func internalError(ctx context.Context, logger *slog.Logger, err error) error {
 	switch {
+	case storage.IsUnavailable(err):
+		if logger != nil {
+			logger.WarnContext(ctx, "connect request failed: the store is unavailable", "err", err)
+		}
+		return UnavailableError()
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, err)
 	case errors.Is(err, context.Canceled):
@@ -161,4 +168,14 @@ func internalError(ctx context.Context, logger *slog.Logger, err error) error {
 		logger.ErrorContext(ctx, "connect request failed", "err", err)
 	}
 	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+}
+
+// UnavailableError is the answer to a call the store could not serve
+// because the database is away (storage.ErrUnavailable): UNAVAILABLE,
+// which Connect and gRPC clients retry, with the OSM API's text and its
+// Retry-After among the response headers. Nothing of the call was kept.
+func UnavailableError() *connect.Error {
+	cerr := connect.NewError(connect.CodeUnavailable, errors.New(editing.Golden[editing.ErrUnavailable].Text))
+	cerr.Meta().Set("Retry-After", strconv.Itoa(storage.UnavailableRetryAfter))
+	return cerr
 }

@@ -246,7 +246,11 @@ func (a *API) documentHandler(parse func(*API, *http.Request) (query, *apiError)
 // failing store.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var aerr *apiError
-	if eerr := editing.AsError(err); eerr != nil {
+	if storage.IsUnavailable(err) {
+		// Before editing's errors: one that wraps the outage is the outage.
+		aerr = unavailableError(err)
+		a.logger().Warn("the store is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else if eerr := editing.AsError(err); eerr != nil {
 		aerr = editingError(eerr)
 	} else if !errors.As(err, &aerr) {
 		aerr = internalError(err)

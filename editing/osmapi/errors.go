@@ -3,9 +3,11 @@ package osmapi
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/geocommuns/geocommuns/editing"
+	"github.com/geocommuns/geocommuns/storage"
 )
 
 // reply is how an error is answered. cgimap answers three kinds of errors
@@ -88,7 +90,22 @@ type apiError struct {
 
 func newError(kind errorKind, args ...any) *apiError { return &apiError{kind: kind, args: args} }
 
-func internalError(cause error) *apiError { return &apiError{kind: errInternal, cause: cause} }
+// internalError answers a failure of ours: 503 with Retry-After when the
+// store is away (unavailableError), otherwise a 500 whose cause is logged.
+func internalError(cause error) *apiError {
+	if storage.IsUnavailable(cause) {
+		return unavailableError(cause)
+	}
+	return &apiError{kind: errInternal, cause: cause}
+}
+
+// unavailableError answers a call the store could not serve because the
+// database is away (storage.ErrUnavailable): nothing was kept, and the
+// same call may succeed later, so a client is told when to retry rather
+// than shown a 500.
+func unavailableError(cause error) *apiError {
+	return &apiError{kind: editing.ErrUnavailable, cause: cause}
+}
 
 // editingError answers an editing failure with its own status and text.
 func editingError(e *editing.Error) *apiError {
@@ -140,6 +157,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err *apiError) {
 	g := err.golden()
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")
+	if g.Status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", strconv.Itoa(storage.UnavailableRetryAfter))
+	}
 	switch g.Reply {
 	case replyEmpty404:
 		h.Set("Content-Type", "text/html; charset=utf-8")

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -109,6 +110,13 @@ var reviewCodes = []struct {
 // timed-out request as such.
 func reviewError(ctx context.Context, logger *slog.Logger, id int64, err error) error {
 	switch {
+	case storage.IsUnavailable(err):
+		// The database is away: UNAVAILABLE, which clients retry, with
+		// the same text and Retry-After as the other APIs.
+		logger.WarnContext(ctx, "review request failed: the store is unavailable", "changeset", id, "err", err)
+		cerr := connect.NewError(connect.CodeUnavailable, errors.New("Database unavailable, retry later"))
+		cerr.Meta().Set("Retry-After", strconv.Itoa(storage.UnavailableRetryAfter))
+		return cerr
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, err)
 	case errors.Is(err, context.Canceled):

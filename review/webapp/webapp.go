@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,6 +144,12 @@ func (a *App) sessionError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (a *App) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if storage.IsUnavailable(err) {
+		a.cfg.Logger.WarnContext(r.Context(), "review web app: "+what+": the store is unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(storage.UnavailableRetryAfter))
+		writeError(w, http.StatusServiceUnavailable, "database unavailable, retry later")
+		return
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		writeError(w, http.StatusServiceUnavailable, "the request took too long")
 		return

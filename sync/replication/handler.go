@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,6 +123,19 @@ func notFound(w http.ResponseWriter, msg string) {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if storage.IsUnavailable(err) {
+		// Replication clients (osmium, pyosmium, osm2pgsql) poll again
+		// anyway; 503 with Retry-After tells them it is temporary.
+		if h.Logger != nil {
+			h.Logger.Warn("replication feed: the store is unavailable", "path", r.URL.Path, "err", err)
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Retry-After", strconv.Itoa(storage.UnavailableRetryAfter))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "Database unavailable, retry later")
+		return
+	}
 	if h.Logger != nil {
 		h.Logger.Error("replication feed: read the store", "path", r.URL.Path, "err", err)
 	}
