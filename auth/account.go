@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -77,14 +78,20 @@ func AddUser(ctx context.Context, accounts storage.Accounts, u NewUser) (storage
 	return acc, token, err
 }
 
-// CreateAPIToken issues a new API token for a user and returns it with
-// its stored record; only its hash is stored.
+// CreateAPIToken issues a new API token for a user, valid until revoked,
+// and returns it with its stored record; only its hash is stored.
 func CreateAPIToken(ctx context.Context, accounts storage.Accounts, uid int64) (string, storage.APIToken, error) {
+	return CreateExpiringAPIToken(ctx, accounts, uid, time.Time{})
+}
+
+// CreateExpiringAPIToken is CreateAPIToken for a token that stops
+// working at expiresAt (zero: never), a script's or a guest's.
+func CreateExpiringAPIToken(ctx context.Context, accounts storage.Accounts, uid int64, expiresAt time.Time) (string, storage.APIToken, error) {
 	token, hash, err := NewAPIToken()
 	if err != nil {
 		return "", storage.APIToken{}, err
 	}
-	stored, err := accounts.CreateAPIToken(ctx, uid, hash)
+	stored, err := accounts.CreateAPITokenUntil(ctx, uid, hash, expiresAt)
 	if err != nil {
 		return "", storage.APIToken{}, err
 	}

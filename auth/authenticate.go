@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/geocommuns/geocommuns/storage"
 )
@@ -22,7 +23,8 @@ var (
 	ErrBadPassword = errors.New("incorrect user or password")
 	// ErrInvalidToken: a Bearer token nobody issued.
 	ErrInvalidToken = errors.New("invalid token")
-	// ErrTokenExpired: an OAuth 2 access token past its lifetime.
+	// ErrTokenExpired: an OAuth 2 access token past its lifetime, or an
+	// API token past its expiry.
 	ErrTokenExpired = errors.New("token expired")
 	// ErrTokenRevoked: a revoked API token or OAuth 2 access token.
 	ErrTokenRevoked = errors.New("token revoked")
@@ -116,6 +118,9 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*Identity, er
 	}
 	if !t.RevokedAt.IsZero() {
 		return nil, ErrTokenRevoked
+	}
+	if !t.ExpiresAt.IsZero() && !time.Now().Before(t.ExpiresAt) {
+		return nil, ErrTokenExpired
 	}
 	acc, err := a.Accounts.Account(ctx, t.UserID)
 	if err != nil {

@@ -50,6 +50,9 @@ type APIToken struct {
 	CreatedAt time.Time
 	// RevokedAt is zero while the token is valid.
 	RevokedAt time.Time
+	// ExpiresAt is when the token stops working, in whole seconds; zero
+	// for a token that works until revoked.
+	ExpiresAt time.Time
 }
 
 // OAuthClient is a registered OAuth 2 client application.
@@ -133,8 +136,12 @@ type Accounts interface {
 	// ChangesetCount counts the changesets of a user.
 	ChangesetCount(ctx context.Context, uid int64) (int, error)
 
-	// CreateAPIToken stores the hash of a new API token of uid.
+	// CreateAPIToken stores the hash of a new API token of uid, valid
+	// until revoked.
 	CreateAPIToken(ctx context.Context, uid int64, hash []byte) (APIToken, error)
+	// CreateAPITokenUntil is CreateAPIToken for a token valid until
+	// expiresAt (truncated to the second); zero is until revoked.
+	CreateAPITokenUntil(ctx context.Context, uid int64, hash []byte, expiresAt time.Time) (APIToken, error)
 	// APIToken returns the token with this hash, revoked or not, or
 	// ErrNotFound.
 	APIToken(ctx context.Context, hash []byte) (APIToken, error)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/geocommuns/geocommuns/auth"
 	"github.com/geocommuns/geocommuns/auth/oauth"
@@ -47,6 +48,9 @@ func (l *listFlag) Set(v string) error {
 }
 
 func runUser(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "delete" {
+		return runUserDelete(ctx, e, args[1:]) // redact.go
+	}
 	var (
 		sf            storeFlags
 		role          string
@@ -121,14 +125,16 @@ func readPasswordLine(r io.Reader) (string, error) {
 
 func runToken(ctx context.Context, e *env, args []string) error {
 	var (
-		sf   storeFlags
-		user string
+		sf      storeFlags
+		user    string
+		expires time.Duration
 	)
-	fs := newFlagSet(e, "token", " create --user NAME | revoke TOKEN-or-ID",
+	fs := newFlagSet(e, "token", " create --user NAME [--expires DURATION] | revoke TOKEN-or-ID",
 		"create prints a new API token of the user NAME on stdout (shown once: only a hash is stored);\n"+
 			"revoke makes a token, given itself or by its id, fail from then on.")
 	sf.register(fs)
 	fs.StringVar(&user, "user", "", "the `name` of the user a new token is for")
+	fs.DurationVar(&expires, "expires", 0, "how long a new token works (a Go `duration`: 720h, 90m), for a script or a guest; 0 (the default) until revoked")
 	positional, err := parseInterspersed(fs, e, args)
 	if err != nil {
 		return err
@@ -138,6 +144,11 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if user == "" {
 			return usageError{msg: "token create needs --user NAME"}
 		}
+		if expires < 0 {
+			return usageError{msg: "--expires cannot be negative (0: until revoked)"}
+		}
+	case expires != 0:
+		return usageError{msg: "--expires is for token create"}
 	case len(positional) == 2 && positional[0] == "revoke":
 	default:
 		return usageError{msg: "usage: geocommuns token create --user NAME | geocommuns token revoke TOKEN-or-ID"}
@@ -156,11 +167,19 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		token, stored, err := auth.CreateAPIToken(ctx, store, acc.ID)
+		var until time.Time
+		if expires > 0 {
+			until = time.Now().Add(expires)
+		}
+		token, stored, err := auth.CreateExpiringAPIToken(ctx, store, acc.ID, until)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "API token %d of user %s (id %d):\n", stored.ID, acc.DisplayName, acc.ID)
+		expiry := ""
+		if !stored.ExpiresAt.IsZero() {
+			expiry = ", expires at " + stored.ExpiresAt.Format("2006-01-02 15:04:05 UTC")
+		}
+		fmt.Fprintf(e.stderr, "API token %d of user %s (id %d%s):\n", stored.ID, acc.DisplayName, acc.ID, expiry)
 		fmt.Fprintln(e.stdout, token)
 		return nil
 	}

@@ -100,25 +100,40 @@ func (s *Store) ChangesetCount(ctx context.Context, uid int64) (int, error) {
 	return n, nil
 }
 
-const apiTokenColumns = `id, user_id, token_hash, created_at, revoked_at`
+const apiTokenColumns = `id, user_id, token_hash, created_at, revoked_at, expires_at`
 
 func scanAPIToken(row pgx.Row) (storage.APIToken, error) {
 	var t storage.APIToken
-	var revoked *time.Time
-	if err := row.Scan(&t.ID, &t.UserID, &t.Hash, &t.CreatedAt, &revoked); err != nil {
+	var revoked, expires *time.Time
+	if err := row.Scan(&t.ID, &t.UserID, &t.Hash, &t.CreatedAt, &revoked, &expires); err != nil {
 		return storage.APIToken{}, err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
 	if revoked != nil {
 		t.RevokedAt = revoked.UTC()
 	}
+	if expires != nil {
+		t.ExpiresAt = expires.UTC()
+	}
 	return t, nil
 }
 
-// CreateAPIToken stores the hash of a new API token.
+// CreateAPIToken stores the hash of a new API token, valid until revoked.
 func (s *Store) CreateAPIToken(ctx context.Context, uid int64, hash []byte) (storage.APIToken, error) {
+	return s.CreateAPITokenUntil(ctx, uid, hash, time.Time{})
+}
+
+// CreateAPITokenUntil stores the hash of a new API token valid until
+// expiresAt.
+func (s *Store) CreateAPITokenUntil(ctx context.Context, uid int64, hash []byte, expiresAt time.Time) (storage.APIToken, error) {
+	var expires *time.Time
+	if !expiresAt.IsZero() {
+		// Whole seconds, as on SQLite.
+		e := expiresAt.UTC().Truncate(time.Second)
+		expires = &e
+	}
 	t, err := scanAPIToken(s.pool.QueryRow(ctx, `
-		INSERT INTO api_tokens (user_id, token_hash) VALUES ($1, $2) RETURNING `+apiTokenColumns, uid, hash))
+		INSERT INTO api_tokens (user_id, token_hash, expires_at) VALUES ($1, $2, $3) RETURNING `+apiTokenColumns, uid, hash, expires))
 	if err != nil {
 		return storage.APIToken{}, fmt.Errorf("create an API token for user %d: %w", uid, err)
 	}

@@ -126,25 +126,36 @@ func (s *Store) ChangesetCount(ctx context.Context, uid int64) (int, error) {
 	return n, nil
 }
 
-const apiTokenColumns = `id, user_id, token_hash, created_at, revoked_at`
+const apiTokenColumns = `id, user_id, token_hash, created_at, revoked_at, expires_at`
 
 func scanAPIToken(row accountRow) (storage.APIToken, error) {
 	var t storage.APIToken
 	var created int64
-	var revoked sql.NullInt64
-	if err := row.Scan(&t.ID, &t.UserID, &t.Hash, &created, &revoked); err != nil {
+	var revoked, expires sql.NullInt64
+	if err := row.Scan(&t.ID, &t.UserID, &t.Hash, &created, &revoked, &expires); err != nil {
 		return storage.APIToken{}, err
 	}
 	t.CreatedAt = time.Unix(created, 0).UTC()
 	t.RevokedAt = unixTime(revoked)
+	t.ExpiresAt = unixTime(expires)
 	return t, nil
 }
 
-// CreateAPIToken stores the hash of a new API token.
+// CreateAPIToken stores the hash of a new API token, valid until revoked.
 func (s *Store) CreateAPIToken(ctx context.Context, uid int64, hash []byte) (storage.APIToken, error) {
+	return s.CreateAPITokenUntil(ctx, uid, hash, time.Time{})
+}
+
+// CreateAPITokenUntil stores the hash of a new API token valid until
+// expiresAt.
+func (s *Store) CreateAPITokenUntil(ctx context.Context, uid int64, hash []byte, expiresAt time.Time) (storage.APIToken, error) {
+	var expires sql.NullInt64
+	if !expiresAt.IsZero() {
+		expires = sql.NullInt64{Int64: expiresAt.Unix(), Valid: true}
+	}
 	t, err := scanAPIToken(s.writer.QueryRowContext(ctx, `
-		INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (?, ?, unixepoch())
-		RETURNING `+apiTokenColumns, uid, hash))
+		INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES (?, ?, unixepoch(), ?)
+		RETURNING `+apiTokenColumns, uid, hash, expires))
 	if err != nil {
 		return storage.APIToken{}, fmt.Errorf("create an API token for user %d: %w", uid, err)
 	}

@@ -163,15 +163,23 @@ func testAPITokens(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatalf("create token: %v", err)
 	}
-	if tok.UserID != a.ID || !bytes.Equal(tok.Hash, hash) || !tok.RevokedAt.IsZero() || !closeTo(tok.CreatedAt, time.Now()) {
-		t.Errorf("created token %+v: want user %d, the hash, not revoked, created now", tok, a.ID)
+	if tok.UserID != a.ID || !bytes.Equal(tok.Hash, hash) || !tok.RevokedAt.IsZero() || !closeTo(tok.CreatedAt, time.Now()) || !tok.ExpiresAt.IsZero() {
+		t.Errorf("created token %+v: want user %d, the hash, not revoked, created now, no expiry", tok, a.ID)
 	}
-	second, err := s.CreateAPIToken(ctx, a.ID, tokenHash("second token"))
+	// An expiring token keeps its expiry in whole seconds.
+	expires := time.Now().Add(90*time.Minute + 700*time.Millisecond)
+	second, err := s.CreateAPITokenUntil(ctx, a.ID, tokenHash("second token"), expires)
 	if err != nil {
 		t.Fatalf("create second token: %v", err)
 	}
 	if second.ID == tok.ID {
 		t.Errorf("two tokens share id %d", tok.ID)
+	}
+	if want := expires.UTC().Truncate(time.Second); !second.ExpiresAt.Equal(want) {
+		t.Errorf("token created to expire at %v expires at %v", want, second.ExpiresAt)
+	}
+	if got, err := s.APIToken(ctx, tokenHash("second token")); err != nil || !got.ExpiresAt.Equal(second.ExpiresAt) {
+		t.Errorf("the expiring token reads back as %+v, %v; want it expiring at %v", got, err, second.ExpiresAt)
 	}
 	if _, err := s.CreateAPIToken(ctx, a.ID, hash); err == nil {
 		t.Error("a second token with the same hash was stored")

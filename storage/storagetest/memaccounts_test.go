@@ -122,7 +122,11 @@ func (s *memStore) ChangesetCount(_ context.Context, uid int64) (int, error) {
 	return n, nil
 }
 
-func (s *memStore) CreateAPIToken(_ context.Context, uid int64, hash []byte) (storage.APIToken, error) {
+func (s *memStore) CreateAPIToken(ctx context.Context, uid int64, hash []byte) (storage.APIToken, error) {
+	return s.CreateAPITokenUntil(ctx, uid, hash, time.Time{})
+}
+
+func (s *memStore) CreateAPITokenUntil(_ context.Context, uid int64, hash []byte, expiresAt time.Time) (storage.APIToken, error) {
 	a := s.acc()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -133,6 +137,9 @@ func (s *memStore) CreateAPIToken(_ context.Context, uid int64, hash []byte) (st
 	}
 	a.nextToken++
 	t := storage.APIToken{ID: a.nextToken, UserID: uid, Hash: slices.Clone(hash), CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	if !expiresAt.IsZero() {
+		t.ExpiresAt = expiresAt.UTC().Truncate(time.Second)
+	}
 	a.tokens = append(a.tokens, t)
 	return t, nil
 }

@@ -1,0 +1,9 @@
+-- API tokens that expire (geocommuns token create --expires): when the
+-- token stops working, Unix seconds; NULL for one that works until
+-- revoked, as every token made before.
+
+-- +goose Up
+ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+
+-- +goose Down
+ALTER TABLE api_tokens DROP COLUMN expires_at;
