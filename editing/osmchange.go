@@ -24,6 +24,7 @@ var parserKinds = map[osmchange.Kind]ErrorKind{
 	osmchange.KindWayWithoutNodes:    ErrWayWithoutNodes,
 	osmchange.KindTooManyWayNodes:    ErrTooManyWayNodes,
 	osmchange.KindTooManyMembers:     ErrTooManyRelationMembers,
+	osmchange.KindTooManyTags:        ErrTooManyTags,
 	osmchange.KindKeyTooLong:         ErrKeyTooLong,
 	osmchange.KindValueTooLong:       ErrValueTooLong,
 	osmchange.KindRoleTooLong:        ErrRoleTooLong,
@@ -56,7 +57,8 @@ func ParseError(err error) error {
 
 // parserLimits are the parser's limits for this service.
 func (s *Service) parserLimits() osmchange.Limits {
-	return osmchange.Limits{MaxWayNodes: s.limits.MaxWayNodes, MaxRelationMembers: s.limits.MaxRelationMembers}
+	return osmchange.Limits{MaxWayNodes: s.limits.MaxWayNodes, MaxRelationMembers: s.limits.MaxRelationMembers,
+		MaxTags: s.limits.MaxTags, MaxElements: s.limits.MaxXMLElements}
 }
 
 // ReadChangesetBody reads the body of PUT /changeset/create and PUT

@@ -19,6 +19,7 @@ import (
 
 	"github.com/geocommuns/geocommuns/auth"
 	"github.com/geocommuns/geocommuns/osmdata"
+	"github.com/geocommuns/geocommuns/osmdata/osmchange"
 	"github.com/geocommuns/geocommuns/storage"
 )
 
@@ -35,6 +36,16 @@ type Limits struct {
 	// (DefaultMaxUploadBytes). The HTTP and Connect layers also bound the
 	// compressed body by it.
 	MaxUploadBytes int64
+	// MaxTags is the most tags an element may have
+	// (osmchange.DefaultMaxTags).
+	MaxTags int
+	// MaxXMLElements is the most XML elements one request body may hold
+	// (osmchange.DefaultMaxElements).
+	MaxXMLElements int
+	// MaxOpenChangesets is the most changesets one user may have open at
+	// once; zero means no limit, as on openstreetmap.org (the server
+	// sets DefaultMaxOpenChangesets).
+	MaxOpenChangesets int
 }
 
 // Defaults of Limits: openstreetmap.org's (config/settings.yml,
@@ -43,6 +54,11 @@ const (
 	DefaultMaxWayNodes        = 2000
 	DefaultMaxRelationMembers = 32000
 	DefaultMaxUploadBytes     = 50 << 20
+	// DefaultMaxOpenChangesets: openstreetmap.org has no such limit. An
+	// editor keeps one or two open; changesets close after an hour idle,
+	// so even a busy bot or a mapping party sharing one account stays far
+	// below, while a runaway script is stopped before it floods review.
+	DefaultMaxOpenChangesets = 100
 	// MaxStringLength is the most characters a tag key or value, a role,
 	// or a changeset tag may have.
 	MaxStringLength = 255
@@ -60,6 +76,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxUploadBytes <= 0 {
 		l.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if l.MaxTags <= 0 {
+		l.MaxTags = osmchange.DefaultMaxTags
+	}
+	if l.MaxXMLElements <= 0 {
+		l.MaxXMLElements = osmchange.DefaultMaxElements
 	}
 	return l
 }
@@ -118,6 +140,9 @@ func (s *Service) CreateChangeset(ctx context.Context, who *auth.Identity, tags 
 		return osmdata.Changeset{}, err
 	}
 	if err := checkChangesetTags(tags); err != nil {
+		return osmdata.Changeset{}, err
+	}
+	if err := s.checkOpenChangesets(ctx, who); err != nil {
 		return osmdata.Changeset{}, err
 	}
 	cs, err := s.editing.CreateChangeset(ctx, storage.NewChangeset{UID: who.UserID, User: who.DisplayName, Tags: tags})

@@ -103,6 +103,9 @@ func checkStatic(limits Limits, changeset int64, op *Operation) error {
 	if err := checkTags(e, &key); err != nil {
 		return err
 	}
+	if len(e.Tags) > limits.MaxTags {
+		return newError(ErrTooManyTags, &key, limits.MaxTags)
+	}
 	switch e.Type {
 	case osmdata.Node:
 		if e.Lat < -maxLat || e.Lat > maxLat {

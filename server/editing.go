@@ -9,7 +9,9 @@ import (
 // services share, so that both apply the same limits. Without it (a
 // store that cannot edit) both serve reads only.
 func (s *Server) newEditing() *editing.Service {
-	edit, err := editing.NewService(s.store, editing.Limits{MaxUploadBytes: s.cfg.MaxUploadBytes}, s.logger)
+	edit, err := editing.NewService(s.store, editing.Limits{MaxUploadBytes: s.cfg.MaxUploadBytes,
+		MaxXMLElements: s.cfg.MaxXMLElements, MaxTags: s.cfg.MaxTags, MaxRelationMembers: s.cfg.MaxRelationMembers,
+		MaxOpenChangesets: max(s.cfg.MaxOpenChangesets, 0)}, s.logger)
 	if err != nil {
 		s.logger.Error("editing is off: the APIs serve reads only", "err", err)
 		return nil

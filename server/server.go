@@ -42,6 +42,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
 	ReadHeaderTimeout time.Duration
+	// BodyReadTimeout bounds reading a request's body, from the end of
+	// its headers: a client trickling an upload is cut off with 408 (see
+	// bodytimeout.go). Streams are not bounded by it.
+	BodyReadTimeout time.Duration
 	// IdleTimeout closes keep-alive connections left idle.
 	IdleTimeout time.Duration
 	// ShutdownTimeout is how long in-flight requests may run on after
@@ -54,6 +58,21 @@ type Config struct {
 	// bodies, compressed and after decompression, and Connect request
 	// messages alike. Zero means editing.DefaultMaxUploadBytes (50 MB).
 	MaxUploadBytes int64
+	// MaxInflateRatio bounds how many times its compressed size an OSM
+	// API request body may inflate to (osmapi.DefaultMaxInflateRatio when
+	// zero): a gzip bomb is refused 413 long before MaxUploadBytes.
+	MaxInflateRatio int
+	// MaxXMLElements, MaxTags and MaxRelationMembers bound what one
+	// request body holds (XML elements in all, tags of one element,
+	// members of one relation); zero takes editing.Limits' defaults.
+	// Capabilities announce MaxRelationMembers.
+	MaxXMLElements     int
+	MaxTags            int
+	MaxRelationMembers int
+	// MaxOpenChangesets is the most changesets one user may have open at
+	// once (editing.DefaultMaxOpenChangesets when zero, no limit when
+	// negative); past it creating one is answered 429.
+	MaxOpenChangesets int
 	// SweepPeriod is how often due changesets are closed
 	// (editing.DefaultSweepPeriod when zero).
 	SweepPeriod time.Duration
@@ -94,8 +113,11 @@ type Config struct {
 const (
 	DefaultRequestTimeout    = osmapi.DefaultTimeout
 	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 2 * time.Minute
-	DefaultShutdownTimeout   = 30 * time.Second
+	// DefaultBodyReadTimeout lets a 50 MB upload through at 3.5 Mbit/s;
+	// editors' uploads of 10,000 changes are a few MB.
+	DefaultBodyReadTimeout = 2 * time.Minute
+	DefaultIdleTimeout     = 2 * time.Minute
+	DefaultShutdownTimeout = 30 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -104,6 +126,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadHeaderTimeout <= 0 {
 		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.MaxOpenChangesets == 0 {
+		c.MaxOpenChangesets = editing.DefaultMaxOpenChangesets
+	}
+	if c.BodyReadTimeout <= 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
@@ -145,7 +173,8 @@ func New(cfg Config, store storage.Store, logger *slog.Logger) *Server {
 		s.edit = edit
 		s.merge = s.newMergeJob(edit)
 		rev := s.newReview()
-		api := &osmapi.API{Reader: store, Editing: edit, Review: rev, Header: cfg.Header, Timeout: cfg.RequestTimeout, Logger: logger}
+		api := &osmapi.API{Reader: store, Editing: edit, Review: rev, Header: cfg.Header, Timeout: cfg.RequestTimeout,
+			MaxInflateRatio: cfg.MaxInflateRatio, Logger: logger}
 		api.Register(s.mux)
 		s.registerConnect(edit)
 		s.registerReview(rev)
@@ -241,7 +270,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // withDeadline bounds each request by RequestTimeout: the context stops
-// the store's reads, the write deadline a client that stops reading.
+// the store's reads, the write deadline a client that stops reading; and
+// its body by BodyReadTimeout.
 func (s *Server) withDeadline(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isStream(r) {
@@ -252,7 +282,9 @@ func (s *Server) withDeadline(next http.Handler) http.Handler {
 		defer cancel()
 		// Not every ResponseWriter supports deadlines; the context still
 		// bounds the work then.
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
+		r = s.withBodyDeadline(rc, r)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -33,6 +33,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		reviewFile string
 		wf         webappFlags
 		rf         rateLimitFlags
+		limits     limitFlags
 		cf         corsFlags
 	)
 	fs := newFlagSet(e, "serve", "",
@@ -54,6 +55,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	nf.register(fs)
 	wf.register(fs)
 	rf.register(fs)
+	limits.register(fs)
 	cf.register(fs)
 	hf.register(fs)
 	lf.register(fs)
@@ -73,6 +75,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := rf.check(); err != nil {
+		return err
+	}
+	if err := limits.check(); err != nil {
 		return err
 	}
 	if err := cf.check(); err != nil {
@@ -108,9 +113,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	srv := server.New(server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
+	cfg := server.Config{Listen: listen, Header: hf.header, RequestTimeout: timeout, MaxUploadBytes: maxBody,
 		SweepPeriod: sweep, MergePoll: poll, ReplicationInterval: replicationInterval(cutEvery), ReadOnly: readOnly, Review: reviewConfig,
-		Webapp: wf.config(), WriteRate: rf.perMinute, WriteBurst: rf.burst, CORS: cf.policy}, store, logger)
+		Webapp: wf.config(), WriteRate: rf.perMinute, WriteBurst: rf.burst, CORS: cf.policy}
+	limits.apply(&cfg)
+	srv := server.New(cfg, store, logger)
 	if readOnly {
 		// The copy has no outbox of its own: a bus would carry nothing.
 		return srv.Run(ctx)

@@ -63,6 +63,9 @@ type API struct {
 	// MaxUploadBytes bounds request bodies, compressed and decompressed
 	// (Editing's limit when zero).
 	MaxUploadBytes int64
+	// MaxInflateRatio bounds how many times its compressed size a
+	// request body may inflate to (DefaultMaxInflateRatio when zero).
+	MaxInflateRatio int
 	// Review serves the changeset discussion and the review log
 	// (discussion.go); without it those calls are not mounted and
 	// changesets show comments_count="0".

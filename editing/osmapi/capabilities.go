@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/storage"
 )
 
@@ -19,9 +20,6 @@ const (
 	apiVersion            = "0.6"
 	maxNoteRequestArea    = 25
 	tracepointsPerPage    = 5000
-	maxWayNodes           = 2000
-	maxRelationMembers    = 32000
-	maxChangesetElements  = storage.MaxChangesetChanges // what uploads enforce
 	defaultChangesetQuery = 100
 	maxChangesetQuery     = 100
 	defaultNoteQuery      = 100
@@ -96,9 +94,12 @@ func (a *API) capabilitiesJSON() jsonCapabilities {
 	c.API.Area.Maximum = a.maxMapArea()
 	c.API.NoteArea.Maximum = maxNoteRequestArea
 	c.API.Tracepoints.PerPage = tracepointsPerPage
-	c.API.Waynodes.Maximum = maxWayNodes
-	c.API.RelationMembers.Maximum = maxRelationMembers
-	c.API.Changesets = jsonQueryLimits{maxChangesetElements, defaultChangesetQuery, maxChangesetQuery}
+	// What uploads and single-element writes enforce: the editing
+	// service's limits, which the operator may have set.
+	limits := a.editingLimits()
+	c.API.Waynodes.Maximum = limits.MaxWayNodes
+	c.API.RelationMembers.Maximum = limits.MaxRelationMembers
+	c.API.Changesets = jsonQueryLimits{limits.MaxChangesetChanges, defaultChangesetQuery, maxChangesetQuery}
 	c.API.Notes = jsonQueryLimits{0, defaultNoteQuery, maxNoteQuery}
 	c.API.Timeout.Seconds = int(a.timeout().Seconds())
 	c.API.Status.Database, c.API.Status.API, c.API.Status.GPX = statusOnline, statusOnline, statusOnline
@@ -106,6 +107,16 @@ func (a *API) capabilitiesJSON() jsonCapabilities {
 		c.Policy.Imagery.Blacklist = append(c.Policy.Imagery.Blacklist, jsonRegex{re})
 	}
 	return c
+}
+
+// editingLimits are the limits writes enforce; a read-only API
+// announces openstreetmap.org's.
+func (a *API) editingLimits() editing.Limits {
+	if edit := a.editingService(); edit != nil {
+		return edit.Limits()
+	}
+	return editing.Limits{MaxWayNodes: editing.DefaultMaxWayNodes, MaxRelationMembers: editing.DefaultMaxRelationMembers,
+		MaxChangesetChanges: storage.MaxChangesetChanges}
 }
 
 // rootAttributes is the <osm> element's attributes, version first unless

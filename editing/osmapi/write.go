@@ -1,7 +1,6 @@
 package osmapi
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -156,6 +155,13 @@ func (a *API) maxUploadBytes() int64 {
 	return editing.DefaultMaxUploadBytes
 }
 
+func (a *API) maxInflateRatio() int {
+	if a.MaxInflateRatio > 0 {
+		return a.MaxInflateRatio
+	}
+	return DefaultMaxInflateRatio
+}
+
 // PUT /api/0.6/changeset/create and POST /api/0.6/changesets: the new
 // changeset's id as text.
 func (a *API) createChangeset(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +183,7 @@ func (a *API) createChangeset(w http.ResponseWriter, r *http.Request) {
 // changesetBody reads the tags of a changeset body.
 func (a *API) changesetBody(w http.ResponseWriter, r *http.Request) (osmdata.Tags, bool) {
 	limit := a.maxUploadBytes()
-	body, aerr := requestBody(w, r, limit)
+	body, aerr := requestBody(w, r, limit, a.maxInflateRatio())
 	if aerr != nil {
 		writeError(w, r, aerr)
 		return nil, false
@@ -345,7 +351,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := a.maxUploadBytes()
-	body, aerr := requestBody(w, r, limit)
+	body, aerr := requestBody(w, r, limit, a.maxInflateRatio())
 	if aerr != nil {
 		writeError(w, r, aerr)
 		return
@@ -370,7 +376,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) {
 
 // failBody answers a failure that may come from reading the body.
 func (a *API) failBody(w http.ResponseWriter, r *http.Request, err error, limit int64) {
-	if errors.As(err, new(*http.MaxBytesError)) || errors.Is(err, errBodyTooLarge) || errors.As(err, new(*inflateError)) {
+	if isBodyError(err) {
 		writeError(w, r, bodyError(err, limit))
 		return
 	}
@@ -380,7 +386,7 @@ func (a *API) failBody(w http.ResponseWriter, r *http.Request, err error, limit 
 // elementBody reads the body of a single-element call.
 func (a *API) elementBody(w http.ResponseWriter, r *http.Request, t osmdata.ElementType, action storage.Action) (osmdata.Element, bool) {
 	limit := a.maxUploadBytes()
-	body, aerr := requestBody(w, r, limit)
+	body, aerr := requestBody(w, r, limit, a.maxInflateRatio())
 	if aerr != nil {
 		writeError(w, r, aerr)
 		return osmdata.Element{}, false
