@@ -147,7 +147,11 @@ func (q queries) WaysUsingNodes(ctx context.Context, nodeIDs []int64) ([]osmdata
 }
 
 // RelationsWithMembers reads current_relation_members, which holds
-// current visible relations only.
+// current visible relations only. The ids come in through unnest rather
+// than "= ANY($2)": the planner estimates = ANY element by element, which
+// for the tens of thousands of nodes of a large map call took ten times
+// longer than running the query (bench map: ~180 ms against ~10 ms for
+// 49,000 ids); unnest it estimates without reading the values.
 func (q queries) RelationsWithMembers(ctx context.Context, t osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return nil, err
@@ -158,7 +162,7 @@ func (q queries) RelationsWithMembers(ctx context.Context, t osmdata.ElementType
 	rows, err := q.db.Query(ctx, `SELECT `+readColumns(osmdata.Relation, "")+` FROM relations
 		WHERE is_current AND visible
 			AND id IN (SELECT relation_id FROM current_relation_members
-				WHERE member_type = $1 AND member_id = ANY($2))
+				WHERE member_type = $1 AND member_id IN (SELECT unnest($2::bigint[])))
 		ORDER BY id`, int16(t), ids)
 	if err != nil {
 		return nil, fmt.Errorf("relations with %s members: %w", t, err)
