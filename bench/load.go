@@ -125,9 +125,11 @@ type loadRun struct {
 
 // contribute runs every client's rounds at once, each client waiting for
 // its changeset to merge before it makes the next (which retags what the
-// last one created), and returns once all merged or one failed.
+// last one created), and returns once all merged, or the first failure
+// once every client has stopped.
 func (rig *loadRig) contribute(ctx context.Context, clients []*loadClient, rounds int) (loadRun, error) {
 	var mu sync.Mutex
+	var failures []error
 	run := loadRun{elements: map[osmdata.Key]madeElement{}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -144,7 +146,11 @@ func (rig *loadRig) contribute(ctx context.Context, clients []*loadClient, round
 				}
 				if err != nil {
 					if ctx.Err() == nil {
-						c.t.fail(fmt.Errorf("contributor %d, changeset %d: %w", c.user, n, rig.explain(err, id)))
+						err = fmt.Errorf("contributor %d, changeset %d: %w", c.user, n, rig.explain(err, id))
+						c.t.fail(err)
+						mu.Lock()
+						failures = append(failures, err)
+						mu.Unlock()
 					}
 					cancel()
 					return
@@ -162,6 +168,9 @@ func (rig *loadRig) contribute(ctx context.Context, clients []*loadClient, round
 	}
 	wg.Wait()
 	run.elapsed = time.Since(start)
+	if len(failures) > 0 {
+		return run, fmt.Errorf("errors under load: %w", failures[0])
+	}
 	return run, nil
 }
 

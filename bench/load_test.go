@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -137,11 +136,13 @@ func TestLoadSelfCheckCatches(t *testing.T) {
 		})
 	}
 
-	t.Run("a refused request", func(t *testing.T) {
+	t.Run("a refused request fails the run", func(t *testing.T) {
 		bad := *clients[0]
 		bad.token = "gcm_not-a-token"
-		if _, err := bad.do(ctx, kindCreate, http.MethodPut, "/api/0.6/changeset/create", []byte(`<osm><changeset/></osm>`)); err == nil || !strings.Contains(err.Error(), "401") {
-			t.Errorf("create with a bad token: %v, want a 401 error", err)
+		bad.t = newTimings()
+		_, err := rig.contribute(ctx, []*loadClient{&bad}, 1)
+		if err == nil || !strings.Contains(err.Error(), "401") || len(bad.t.errors) != 1 {
+			t.Errorf("a contributor with a bad token: %v, %d errors counted; want the 401, counted once", err, len(bad.t.errors))
 		}
 	})
 }

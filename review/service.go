@@ -193,7 +193,41 @@ func (s *Service) elementDetails(ctx context.Context, id int64) ([]ElementDetail
 		}
 		out = append(out, d)
 	}
+	if err := s.withholdRedacted(ctx, id, order, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// withholdRedacted withholds the new content of the elements whose
+// version this changeset made was redacted since its merge: the pending
+// rows keep what the upload staged, which is the content the redaction
+// hides. The bases come withheld from ElementVersions already.
+func (s *Service) withholdRedacted(ctx context.Context, id int64, order []osmdata.Key, details []ElementDetail) error {
+	redactions, err := s.store.Redactions(ctx, order)
+	if err != nil || len(redactions) == 0 {
+		return err
+	}
+	keys := make([]storage.VersionKey, len(redactions))
+	for i, r := range redactions {
+		keys[i] = r.Version
+	}
+	versions, err := s.store.ElementVersions(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("redacted versions of changeset %d: %w", id, err)
+	}
+	made := map[osmdata.Key]bool{}
+	for _, v := range versions {
+		if v.Changeset == id {
+			made[v.Key()] = true
+		}
+	}
+	for i, k := range order {
+		if made[k] && details[i].New != nil {
+			storage.Withhold(details[i].New)
+		}
+	}
+	return nil
 }
 
 // Assign makes the caller the changeset's assignee.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/geocommuns/geocommuns/osmdata"
@@ -91,6 +93,22 @@ type Operations interface {
 	AdminAudit(ctx context.Context, afterID int64, limit int) ([]AuditEntry, error)
 }
 
+// ReplicationRewriter lets the replication feed serve files cut before a
+// redaction without the redacted content: Redact and Unredact count, on
+// every stored file whose merges wrote or replaced the version, a pending
+// rendering; the feed renders such a file again from the outbox (where
+// ElementVersions now withholds the version) before serving it.
+type ReplicationRewriter interface {
+	// ReplicationRedactionsPending returns file seq's count of
+	// redactions not yet rendered (0: its content is current), or
+	// ErrNotFound.
+	ReplicationRedactionsPending(ctx context.Context, seq int64) (int, error)
+	// RewriteReplicationFile replaces file seq's content and clears its
+	// count, if the count is still pending (a redaction since makes the
+	// rewrite a no-op, and the next read renders again).
+	RewriteReplicationFile(ctx context.Context, seq int64, pending int, oscGzip []byte) error
+}
+
 // Withhold is what a feed gives of a redacted version: its identity and
 // metadata (so each merge keeps its changes and numbering) without tags,
 // coordinates, way nodes or members.
@@ -98,4 +116,43 @@ func Withhold(e *osmdata.Element) {
 	e.Redacted = true
 	e.Tags, e.Nodes, e.Members = nil, nil, nil
 	e.Lat, e.Lon = 0, 0
+}
+
+// ParseRedactionTarget reads a version as RedactionTarget writes it:
+// "node/5/2", "way/10/1", "relation/3/4".
+func ParseRedactionTarget(s string) (VersionKey, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 {
+		return VersionKey{}, fmt.Errorf("%q is not TYPE/ID/VERSION (node/5/2)", s)
+	}
+	t, err := osmdata.ParseElementType(parts[0])
+	if err != nil {
+		return VersionKey{}, fmt.Errorf("%q: %w", s, err)
+	}
+	id, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || id <= 0 {
+		return VersionKey{}, fmt.Errorf("%q: the id must be a positive integer", s)
+	}
+	v, err := strconv.Atoi(parts[2])
+	if err != nil || v <= 0 {
+		return VersionKey{}, fmt.Errorf("%q: the version must be a positive integer", s)
+	}
+	return VersionKey{Element: osmdata.Key{Type: t, ID: id}, Version: v}, nil
+}
+
+// ErrNotAdmin refuses an administrative action to an account that is
+// not an administrator.
+var ErrNotAdmin = errors.New("not an administrator")
+
+// AdminAccount returns the account named name when it is an
+// administrator: the one an audit entry names.
+func AdminAccount(ctx context.Context, a Accounts, name string) (Account, error) {
+	acc, err := a.AccountByName(ctx, name)
+	if err != nil {
+		return Account{}, err
+	}
+	if acc.Role != "admin" {
+		return Account{}, fmt.Errorf("%s is a %s: %w", acc.DisplayName, acc.Role, ErrNotAdmin)
+	}
+	return acc, nil
 }

@@ -31,10 +31,12 @@ var commands = []command{
 	{"migrate", "apply the schema migrations to the dataset", runMigrate},
 	{"backup", "copy the embedded dataset, even while it is served, to a new dataset directory", runBackup},
 	{"bench", "run the benchmark scenarios, each beside a same-run baseline", runBench},
-	{"user", "add an account (user add NAME --role ROLE) and print its API token", runUser},
+	{"user", "add an account (user add NAME --role ROLE) and print its API token, or delete one (user delete NAME)", runUser},
 	{"token", "create an API token for a user, or revoke one", runToken},
 	{"oauth-app", "register an OAuth 2 client application and print its client id", runOAuthApp},
 	{"revert", "revert a merged changeset as a user (revert ID --user NAME): a new changeset for review", runRevert},
+	{"redact", "hide a historical version from every read and feed (redact node/ID/VERSION --by ADMIN --reason TEXT)", runRedact},
+	{"audit", "print the administrators' audit log (redactions, account deletions)", runAudit},
 }
 
 // env is what a command may use of the process, so tests can run

@@ -107,6 +107,10 @@ func (m *MapServer) GetElement(ctx context.Context, req *connect.Request[geocomm
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, elementError(connect.CodeNotFound, fmt.Errorf("%s %d has no version %d", t, id, v), t, id, &v, nil)
 		}
+		if errors.Is(err, storage.ErrRedacted) {
+			// The OSM API's 403 for a redacted version.
+			return nil, elementError(connect.CodePermissionDenied, fmt.Errorf("version %d of %s %d has been redacted", v, t, id), t, id, &v, nil)
+		}
 		if err != nil {
 			return nil, internalError(ctx, m.Logger, fmt.Errorf("%s %d v%d: %w", t, id, v, err))
 		}

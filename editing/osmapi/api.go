@@ -135,6 +135,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.handle(mux, "/api/0.6/capabilities", a.withCORS(http.HandlerFunc(a.capabilities)), claimed)
 	a.handle(mux, "/api/versions", a.withCORS(http.HandlerFunc(a.versions)), claimed)
 	a.registerAccounts(mux)
+	a.registerRedactions(mux) // redact.go: POST …/{type}/{id}/{version}/redact, administrators only
 	// Everything else under /api/, including methods cgimap does not know
 	// (DELETE, PATCH) on known paths, matches no route there: 404.
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

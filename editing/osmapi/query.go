@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/geocommuns/geocommuns/editing"
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/geocommuns/geocommuns/storage"
 )
@@ -134,7 +135,8 @@ func (q historyQuery) run(ctx context.Context, r storage.Reader) (*document, err
 }
 
 // versionQuery is GET /api/0.6/{type}/ID/VERSION: a deleted version is
-// answered like any other (cgimap test/node.testcore/node_version_deleted.case).
+// answered like any other (cgimap test/node.testcore/node_version_deleted.case),
+// a redacted one 403 (openstreetmap-website, see editing.ErrVersionRedacted).
 type versionQuery struct {
 	typ     osmdata.ElementType
 	id      int64
@@ -145,6 +147,9 @@ func (q versionQuery) run(ctx context.Context, r storage.Reader) (*document, err
 	e, err := r.ElementVersion(ctx, q.typ, q.id, q.version)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, newError(errNotFound)
+	}
+	if errors.Is(err, storage.ErrRedacted) {
+		return nil, newError(editing.ErrVersionRedacted)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %d v%d: %w", q.typ, q.id, q.version, err)
@@ -176,7 +181,9 @@ func (q multiQuery) run(ctx context.Context, r storage.Reader) (*document, error
 		// One read per named version: the Reader has no bulk form of it,
 		// and such lists are short (they fit in a URL).
 		e, err := r.ElementVersion(ctx, q.typ, int64(it.ID), int(it.Version))
-		if errors.Is(err, storage.ErrNotFound) {
+		// A redacted version is not there for a multi-fetch: cgimap's
+		// select_historical_nodes reads unredacted versions only.
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrRedacted) {
 			missing++
 			continue
 		}

@@ -70,6 +70,9 @@ func featureOf(e *osmdata.Element, side string, at positions) *feature {
 // members (one level: members that are relations are left out); nil
 // when nothing of it can be placed.
 func geometryOf(e *osmdata.Element, at positions, withMembers bool) *geometry {
+	if e.Redacted {
+		return nil // its position and nodes are withheld (storage.Withhold)
+	}
 	switch e.Type {
 	case osmdata.Node:
 		return &geometry{Type: "Point", Coordinates: pointOf(e)}

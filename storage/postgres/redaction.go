@@ -71,6 +71,9 @@ func (s *Store) Redact(ctx context.Context, r storage.Redaction) (storage.Redact
 			return err
 		}
 		r.CreatedAt = r.CreatedAt.UTC()
+		if err := markReplicationFiles(ctx, tx, v); err != nil {
+			return err
+		}
 		return writeAudit(ctx, tx, r.AdminID, storage.AuditRedact, storage.RedactionTarget(v), r.Reason)
 	})
 	if err != nil {
@@ -89,6 +92,9 @@ func (s *Store) Unredact(ctx context.Context, v storage.VersionKey, adminID int6
 		}
 		if tag.RowsAffected() == 0 {
 			return storage.ErrNotFound
+		}
+		if err := markReplicationFiles(ctx, tx, v); err != nil {
+			return err
 		}
 		return writeAudit(ctx, tx, adminID, storage.AuditUnredact, storage.RedactionTarget(v), reason)
 	})
@@ -196,6 +202,45 @@ func writeAudit(ctx context.Context, tx pgx.Tx, adminID int64, action, target, r
 	if _, err := tx.Exec(ctx, `INSERT INTO admin_audit (admin_id, action, target, reason) VALUES ($1, $2, $3, $4)`,
 		adminID, action, target, reason); err != nil {
 		return fmt.Errorf("audit %s %s: %w", action, target, err)
+	}
+	return nil
+}
+
+// markReplicationFiles counts a pending rendering on the stored
+// replication files holding the merge that wrote version v (its
+// changeset's) or replaced it (version v+1's changeset's). Imported
+// versions have no merge. It scans replication_files: a rare action.
+func markReplicationFiles(ctx context.Context, tx pgx.Tx, v storage.VersionKey) error {
+	if _, err := tx.Exec(ctx, `
+		UPDATE replication_files SET redactions_pending = redactions_pending + 1
+		WHERE replication_seq IN (
+			SELECT f.replication_seq FROM outbox o
+			JOIN replication_files f ON o.merge_seq BETWEEN f.first_merge_seq AND f.last_merge_seq
+			WHERE o.changeset_id IN (
+				SELECT changeset_id FROM `+tableOf[v.Element.Type]+` WHERE id = $1 AND version IN ($2, $2 + 1)))`,
+		v.Element.ID, v.Version); err != nil {
+		return fmt.Errorf("mark the replication files holding %s: %w", v, err)
+	}
+	return nil
+}
+
+var _ storage.ReplicationRewriter = (*Store)(nil)
+
+// ReplicationRedactionsPending returns file seq's pending renderings.
+func (s *Store) ReplicationRedactionsPending(ctx context.Context, seq int64) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT redactions_pending FROM replication_files WHERE replication_seq = $1`, seq).Scan(&n); err != nil {
+		return 0, fmt.Errorf("replication file %d: %w", seq, asNotFound(err))
+	}
+	return n, nil
+}
+
+// RewriteReplicationFile replaces file seq's content if its count is
+// still pending.
+func (s *Store) RewriteReplicationFile(ctx context.Context, seq int64, pending int, oscGzip []byte) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE replication_files SET osc_gz = $3, redactions_pending = 0
+		WHERE replication_seq = $1 AND redactions_pending = $2`, seq, pending, oscGzip); err != nil {
+		return fmt.Errorf("rewrite replication file %d: %w", seq, err)
 	}
 	return nil
 }

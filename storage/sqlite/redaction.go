@@ -69,6 +69,9 @@ func (s *Store) Redact(ctx context.Context, r storage.Redaction) (storage.Redact
 			return err
 		}
 		r.CreatedAt = unixTime(created)
+		if err := markReplicationFiles(ctx, tx, tbl, v); err != nil {
+			return err
+		}
 		return writeAudit(ctx, tx, r.AdminID, storage.AuditRedact, storage.RedactionTarget(v), r.Reason)
 	})
 	if err != nil {
@@ -89,6 +92,13 @@ func (s *Store) Unredact(ctx context.Context, v storage.VersionKey, adminID int6
 			return err
 		} else if n == 0 {
 			return storage.ErrNotFound
+		}
+		tbl, err := table(v.Element.Type)
+		if err != nil {
+			return err
+		}
+		if err := markReplicationFiles(ctx, tx, tbl, v); err != nil {
+			return err
 		}
 		return writeAudit(ctx, tx, adminID, storage.AuditUnredact, storage.RedactionTarget(v), reason)
 	})
@@ -208,4 +218,43 @@ func writeAudit(ctx context.Context, tx *sql.Tx, adminID int64, action, target, 
 		return fmt.Errorf("audit %s %s: %w", action, target, err)
 	}
 	return nil
+}
+
+// markReplicationFiles counts a pending rendering on the stored
+// replication files holding the merge that wrote version v (its
+// changeset's) or replaced it (version v+1's changeset's). Imported
+// versions have no merge. It scans replication_files: a rare action.
+func markReplicationFiles(ctx context.Context, tx *sql.Tx, tbl string, v storage.VersionKey) error {
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE replication_files SET redactions_pending = redactions_pending + 1
+		WHERE replication_seq IN (
+			SELECT f.replication_seq FROM outbox o
+			JOIN replication_files f ON o.merge_seq BETWEEN f.first_merge_seq AND f.last_merge_seq
+			WHERE o.changeset_id IN (
+				SELECT changeset_id FROM `+tbl+` WHERE id = ?1 AND version IN (?2, ?2 + 1)))`,
+		v.Element.ID, v.Version); err != nil {
+		return fmt.Errorf("mark the replication files holding %s: %w", v, err)
+	}
+	return nil
+}
+
+var _ storage.ReplicationRewriter = (*Store)(nil)
+
+// ReplicationRedactionsPending returns file seq's pending renderings.
+func (s *Store) ReplicationRedactionsPending(ctx context.Context, seq int64) (int, error) {
+	var n int
+	if err := s.reader.QueryRowContext(ctx, `SELECT redactions_pending FROM replication_files WHERE replication_seq = ?`, seq).Scan(&n); err != nil {
+		return 0, fmt.Errorf("replication file %d: %w", seq, noRowsAsNotFound(err))
+	}
+	return n, nil
+}
+
+// RewriteReplicationFile replaces file seq's content if its count is
+// still pending.
+func (s *Store) RewriteReplicationFile(ctx context.Context, seq int64, pending int, oscGzip []byte) error {
+	return s.writeTx(ctx, fmt.Sprintf("rewrite replication file %d", seq), func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE replication_files SET osc_gz = ?3, redactions_pending = 0
+			WHERE replication_seq = ?1 AND redactions_pending = ?2`, seq, pending, oscGzip)
+		return err
+	})
 }

@@ -127,16 +127,23 @@ func (c *Cutter) bound(entries []storage.OutboxEntry) []storage.OutboxEntry {
 	return entries
 }
 
-// encode writes the merges' osmChange, gzipped. The gzip header has no
-// name and no time, so the bytes depend on the merges alone.
+// encode writes the merges' osmChange, gzipped.
 func (c *Cutter) encode(ctx context.Context, entries []storage.OutboxEntry) ([]byte, error) {
-	merges, err := changes.Load(ctx, c.store, entries)
+	return encodeMerges(ctx, c.store, c.cfg.Header, entries)
+}
+
+// encodeMerges writes the merges' osmChange, gzipped: the cutter's
+// files, and the same files rendered again after a redaction. The gzip
+// header has no name and no time, so the bytes depend on the merges
+// alone.
+func encodeMerges(ctx context.Context, store Store, header osmdata.DocumentHeader, entries []storage.OutboxEntry) ([]byte, error) {
+	merges, err := changes.Load(ctx, store, entries)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	if err := changes.WriteOsmChange(zw, c.cfg.Header, merges...); err != nil {
+	if err := changes.WriteOsmChange(zw, header, merges...); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {

@@ -84,6 +84,10 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request) {
 		if h.missing(w, r, seq, err) {
 			return
 		}
+		if f.OsmChangeGzip, err = h.withoutRedacted(r.Context(), f); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		w.Header().Set("Cache-Control", immutableCache)
 		// The gzip is the file itself, not a transfer encoding: with
 		// Content-Encoding, HTTP clients (python requests, which pyosmium

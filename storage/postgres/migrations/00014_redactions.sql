@@ -1,5 +1,6 @@
 -- Operations (issue 9): redactions hide historical versions from every
--- read and feed (a legal takedown), and admin_audit records every action
+-- read and feed (a legal takedown), replication files already cut are
+-- rendered again, and admin_audit records every action
 -- of an administrator on the dataset (redactions, account deletions), in
 -- the transaction that does it.
 
@@ -26,6 +27,12 @@ CREATE TABLE admin_audit (
     created_at timestamptz NOT NULL DEFAULT date_trunc('second', now())
 );
 
+-- How many redactions or unredactions touched a file's merges since it
+-- was written: the feed renders such a file again before serving it
+-- (storage.ReplicationRewriter); 0 when its content is current.
+ALTER TABLE replication_files ADD COLUMN redactions_pending integer NOT NULL DEFAULT 0;
+
 -- +goose Down
+ALTER TABLE replication_files DROP COLUMN redactions_pending;
 DROP TABLE admin_audit;
 DROP TABLE redactions;

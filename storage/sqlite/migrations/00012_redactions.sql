@@ -22,6 +22,9 @@ CREATE TABLE admin_audit (
     created_at INTEGER NOT NULL
 );
 
+ALTER TABLE replication_files ADD COLUMN redactions_pending INTEGER NOT NULL DEFAULT 0;
+
 -- +goose Down
+ALTER TABLE replication_files DROP COLUMN redactions_pending;
 DROP TABLE admin_audit;
 DROP TABLE redactions;
