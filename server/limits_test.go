@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -90,6 +91,12 @@ func TestEveryLimitAnswersItsStatusAndWritesNothing(t *testing.T) {
 			// inflating 64 kB, long before the size limit.
 			name:       "gzip bomb over --max-inflate-ratio",
 			req:        limitsRequest{method: "POST", path: upload, body: gzipped(t, paddedOsmChange(20<<20)), encoding: "gzip"},
+			wantStatus: http.StatusRequestEntityTooLarge,
+			wantText:   exactly(fmt.Sprintf("Payload exceeds limit of %d times its compressed size after decompression", testMaxRatio)),
+		},
+		{
+			name:       "PUT node/create of a deflate bomb over --max-inflate-ratio",
+			req:        limitsRequest{method: "PUT", path: "/api/0.6/node/create", body: deflated(t, padded("<osm>", "</osm>", 20<<20)), encoding: "deflate"},
 			wantStatus: http.StatusRequestEntityTooLarge,
 			wantText:   exactly(fmt.Sprintf("Payload exceeds limit of %d times its compressed size after decompression", testMaxRatio)),
 		},
@@ -447,7 +454,11 @@ func limitsRelationXML(cs string, id int, node string, members int) string {
 // paddedOsmChange is an osmChange document of size bytes, almost all of
 // them spaces between its elements.
 func paddedOsmChange(size int) []byte {
-	start, end := `<osmChange version="0.6"><create>`, `</create></osmChange>`
+	return padded(`<osmChange version="0.6"><create>`, `</create></osmChange>`, size)
+}
+
+// padded is start and end with spaces between, size bytes in all.
+func padded(start, end string, size int) []byte {
 	return []byte(start + strings.Repeat(" ", size-len(start)-len(end)) + end)
 }
 
@@ -468,7 +479,18 @@ func randomTagsOsmChange(cs string, size int) []byte {
 func gzipped(t *testing.T, b []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
+	return compressed(t, &out, gzip.NewWriter(&out), b)
+}
+
+// deflated is b as Content-Encoding: deflate has it (zlib's format).
+func deflated(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	return compressed(t, &out, zlib.NewWriter(&out), b)
+}
+
+func compressed(t *testing.T, out *bytes.Buffer, zw io.WriteCloser, b []byte) []byte {
+	t.Helper()
 	if _, err := zw.Write(b); err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,11 @@ import (
 // python's osmapi none), and compressed with gzip or deflate as cgimap
 // accepts it (src/request.cpp). The limit applies twice: to the bytes on
 // the wire, through http.MaxBytesReader, and to the bytes after
-// decompression, so that a small gzip bomb is refused as soon as it
-// inflates past the limit. Both give cgimap's 413.
+// decompression. Both give cgimap's 413. A compressed body is also
+// bounded by its ratio, decompressed over compressed size, so that a gzip
+// bomb is refused (413 too) after a few kilobytes rather than after it
+// has inflated to the size limit; and a body that does not arrive before
+// the server's read deadline is answered 408.
 
 // errBodyTooLarge is what the decompressed body's reader returns past
 // the limit.
