@@ -93,6 +93,8 @@ type world struct {
 
 	mu      sync.Mutex
 	answers []string
+	// madeHistorical says which element types historical has done.
+	madeHistorical map[string]bool
 	// opened are the changesets openChangeset opened, which
 	// closeOpened closes: a user may only have so many open.
 	opened []int64
@@ -100,7 +102,7 @@ type world struct {
 
 func newWorld(t *testing.T, backend string) *world {
 	t.Helper()
-	w := &world{t: t, binary: servetest.Binary(t), tokens: map[caller]string{}, passwords: map[string]string{}}
+	w := &world{t: t, binary: servetest.Binary(t), tokens: map[caller]string{}, passwords: map[string]string{}, madeHistorical: map[string]bool{}}
 	dir := t.TempDir()
 	switch backend {
 	case "sqlite":
@@ -274,13 +276,21 @@ func (w *world) submittedNode(lon string) (cs, node int64) {
 	}
 	node, _ = strconv.ParseInt(m[1], 10, 64)
 	w.mustOSM(contributor, http.MethodPut, fmt.Sprintf("/api/0.6/changeset/%d/close", cs), "")
+	w.waitValidated(cs)
+	return cs, node
+}
+
+// waitValidated waits until the review gate has validated a submitted
+// changeset, which lets reviewers decide on it.
+func (w *world) waitValidated(cs int64) {
+	w.t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; {
 		a := w.connect(admin, "/geocommuns.v1.ReviewService/GetReview", map[string]any{"changesetId": cs})
 		var review struct {
 			ValidatedAt string `json:"validatedAt"`
 		}
 		if a.status == http.StatusOK && json.Unmarshal([]byte(a.body), &review) == nil && review.ValidatedAt != "" {
-			return cs, node
+			return
 		}
 		if time.Now().After(deadline) {
 			w.t.Fatalf("setup: changeset %d was not validated within a minute: %d %s", cs, a.status, a.body)
@@ -293,7 +303,37 @@ func (w *world) submittedNode(lon string) (cs, node int64) {
 // merged.
 func (w *world) merged() int64 {
 	w.t.Helper()
-	cs := w.submitted(eastLon)
+	return w.mergeApproved(w.submitted(eastLon))
+}
+
+// historical makes version 1 of an imported element of typ (node 2, way
+// 10, relation 20) historical, once, by merging a change of carla's to
+// it, and returns that version's path.
+func (w *world) historical(typ string) string {
+	w.t.Helper()
+	edit := map[string]string{
+		"node":     `<node id="2" version="1" changeset="%d" lat="42.5" lon="1.9"><tag k="name" v="x"/></node>`,
+		"way":      `<way id="10" version="1" changeset="%d"><nd ref="3"/><nd ref="4"/><tag k="highway" v="footway"/></way>`,
+		"relation": `<relation id="20" version="1" changeset="%d"><member type="way" ref="10" role=""/><tag k="type" v="site"/></relation>`,
+	}[typ]
+	path := map[string]string{"node": "/api/0.6/node/2/1", "way": "/api/0.6/way/10/1", "relation": "/api/0.6/relation/20/1"}[typ]
+	if w.madeHistorical[typ] {
+		return path
+	}
+	cs := w.openChangeset()
+	w.mustOSM(contributor, http.MethodPost, fmt.Sprintf("/api/0.6/changeset/%d/upload", cs),
+		fmt.Sprintf(`<osmChange version="0.6"><modify>`+edit+`</modify></osmChange>`, cs))
+	w.mustOSM(contributor, http.MethodPut, fmt.Sprintf("/api/0.6/changeset/%d/close", cs), "")
+	w.waitValidated(cs)
+	w.mergeApproved(cs)
+	w.madeHistorical[typ] = true
+	return path
+}
+
+// mergeApproved approves a validated changeset as the admin and waits
+// for its merge.
+func (w *world) mergeApproved(cs int64) int64 {
+	w.t.Helper()
 	if a := w.connect(admin, "/geocommuns.v1.ReviewService/Approve", map[string]any{"changesetId": cs}); a.status != http.StatusOK {
 		w.t.Fatalf("setup: approve %d: %d %s", cs, a.status, a.body)
 	}

@@ -24,6 +24,9 @@ func Routes() []string {
 	for _, rt := range discussionRoutes {
 		out = append(out, rt.method+" "+rt.pattern)
 	}
+	for _, rt := range redactRoutes {
+		out = append(out, http.MethodPost+" "+rt.pattern)
+	}
 	for _, rt := range routes {
 		out = append(out, http.MethodGet+" "+rt.pattern)
 	}
