@@ -163,6 +163,22 @@ func TestEveryLimitAnswersItsStatusAndWritesNothing(t *testing.T) {
 			wantStatus: http.StatusOK, writes: true,
 		},
 		{
+			name:       "Connect UploadChanges of an element over --max-tags",
+			req:        limitsConnectRequest("UploadChanges", structuredUpload(cs, connectNode(cs, testMaxTags+1))),
+			wantStatus: http.StatusBadRequest, wantText: exactly(fmt.Sprintf("invalid_argument: OSM element exceeds limit of %d tags", testMaxTags)),
+		},
+		{
+			name:       "Connect UploadChanges of an element at --max-tags",
+			req:        limitsConnectRequest("UploadChanges", structuredUpload(cs, connectNode(cs, testMaxTags))),
+			wantStatus: http.StatusOK, writes: true,
+		},
+		{
+			name:       "Connect UploadChanges of a relation over --max-relation-members",
+			req:        limitsConnectRequest("UploadChanges", structuredUpload(cs, connectRelation(cs, node, testMaxMembers+1))),
+			wantStatus: http.StatusBadRequest,
+			wantText:   exactly(fmt.Sprintf("invalid_argument: You tried to add %d members to relation -1, however only %d are allowed", testMaxMembers+1, testMaxMembers)),
+		},
+		{
 			name:       "upload whose body trickles slower than --body-read-timeout",
 			raw:        stalledBody(upload, user, password),
 			wantStatus: http.StatusRequestTimeout, wantText: exactly("Request body not received in time"),
@@ -449,6 +465,35 @@ func limitsRelationXML(cs string, id int, node string, members int) string {
 	}
 	b.WriteString(`<tag k="type" v="route"/></relation>`)
 	return b.String()
+}
+
+// structuredUpload is an UploadChangesRequest in the Connect protocol's
+// JSON creating element.
+func structuredUpload(cs string, element map[string]any) []byte {
+	id, _ := strconv.ParseInt(cs, 10, 64)
+	b, _ := json.Marshal(map[string]any{"changesetId": id, "structured": map[string]any{
+		"changes": []any{map[string]any{"action": "ACTION_CREATE", "element": element}}}})
+	return b
+}
+
+// connectNode is a node to create with tags tags.
+func connectNode(cs string, tags int) map[string]any {
+	list := []any{}
+	for i := range tags {
+		list = append(list, map[string]any{"key": fmt.Sprintf("k%d", i), "value": ""})
+	}
+	return map[string]any{"type": "ELEMENT_TYPE_NODE", "id": -1, "changeset": cs, "latE7": 10000000, "lonE7": 10000000, "tags": list}
+}
+
+// connectRelation is a relation to create of members members, each the
+// node given.
+func connectRelation(cs, node string, members int) map[string]any {
+	list := []any{}
+	for range members {
+		list = append(list, map[string]any{"type": "ELEMENT_TYPE_NODE", "ref": node, "role": "stop"})
+	}
+	return map[string]any{"type": "ELEMENT_TYPE_RELATION", "id": -1, "changeset": cs, "members": list,
+		"tags": []any{map[string]any{"key": "type", "value": "route"}}}
 }
 
 // paddedOsmChange is an osmChange document of size bytes, almost all of
