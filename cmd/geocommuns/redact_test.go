@@ -61,6 +61,24 @@ func subscribeAll(t *testing.T, base string, n int) []string {
 	return out
 }
 
+// connectReads returns, as JSON, node 1's history from MapService and
+// the review of changeset cs (its elements' before and after).
+func connectReads(t *testing.T, base string, cs int64) string {
+	t.Helper()
+	ctx := context.Background()
+	history, err := geocommunsv1connect.NewMapServiceClient(http.DefaultClient, base).GetHistory(ctx,
+		connect.NewRequest(&geocommunsv1.GetHistoryRequest{Type: geocommunsv1.ElementType_ELEMENT_TYPE_NODE, Id: 1}))
+	if err != nil {
+		t.Fatalf("GetHistory: %v", err)
+	}
+	review, err := geocommunsv1connect.NewReviewServiceClient(http.DefaultClient, base).GetReview(ctx,
+		connect.NewRequest(&geocommunsv1.GetReviewRequest{ChangesetId: cs}))
+	if err != nil {
+		t.Fatalf("GetReview %d: %v", cs, err)
+	}
+	return protojson.Format(history.Msg) + "\n" + protojson.Format(review.Msg)
+}
+
 // TestRedactionHidesAVersionFromEveryReadAndFeed: a contributor maps a
 // private address as node 1 v2, a second edit removes it (v3), and an
 // administrator redacts v2 through the OSM API. From then on no read
@@ -118,8 +136,9 @@ func TestRedactionHidesAVersionFromEveryReadAndFeed(t *testing.T) {
 			replicationFile := func(n int) string {
 				return string(gunzip(t, s.getOK(t, fmt.Sprintf("/replication/minute/000/000/%03d.osc.gz", n))))
 			}
-			if !strings.Contains(replicationFile(1), secretName) || !strings.Contains(strings.Join(subscribeAll(t, s.base, 2), "\n"), secretName) {
-				t.Fatal("before the redaction, the replication file or Subscribe does not show the name: the test checks nothing")
+			if !strings.Contains(replicationFile(1), secretName) || !strings.Contains(strings.Join(subscribeAll(t, s.base, 2), "\n"), secretName) ||
+				!strings.Contains(connectReads(t, s.base, secretCS), secretName) {
+				t.Fatal("before the redaction, the replication file, Subscribe or Connect does not show the name: the test checks nothing")
 			}
 
 			// Only an administrator redacts, and only a historical version.
@@ -172,6 +191,16 @@ func TestRedactionHidesAVersionFromEveryReadAndFeed(t *testing.T) {
 			}
 			if !strings.Contains(merges[0], `"redacted": true`) || !strings.Contains(merges[1], `"redacted": true`) {
 				t.Errorf("Subscribe should carry node 1 v2 as a redacted marker, new in merge 1 and old in merge 2:\n%s", strings.Join(merges, "\n"))
+			}
+
+			if got := connectReads(t, s.base, secretCS); strings.Contains(got, secretName) || !strings.Contains(got, `"redacted": true`) {
+				t.Errorf("Connect's history and the review of changeset %d should carry v2 as a redacted marker, without the name:\n%s", secretCS, got)
+			}
+			maps := geocommunsv1connect.NewMapServiceClient(http.DefaultClient, s.base)
+			v2 := int64(2)
+			if _, err := maps.GetElement(context.Background(), connect.NewRequest(&geocommunsv1.GetElementRequest{
+				Type: geocommunsv1.ElementType_ELEMENT_TYPE_NODE, Id: 1, Version: &v2})); connect.CodeOf(err) != connect.CodePermissionDenied {
+				t.Errorf("Connect GetElement of the redacted version: %v, want permission_denied", err)
 			}
 
 			cmd := func(args ...string) result { return runBinary(t, nil, append(args, ds.flags...)...) }
