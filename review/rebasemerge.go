@@ -127,9 +127,11 @@ func (j *MergeJob) planRebase(ctx context.Context, id int64, moved []storage.Mer
 		change, inChangeset := pending[line.Element]
 		base, hasBase := bases[line.Element]
 		now, hasCurrent := current[line.Element]
-		if !inChangeset || !hasBase || !hasCurrent {
+		if !inChangeset || !hasBase || !hasCurrent || base.Redacted {
 			// Nothing to merge three ways (an element the dataset lost,
-			// a base it never had): the line stands as the store wrote it.
+			// a base it never had, a base redacted since, whose content
+			// ElementVersions withholds): the line stands as the store
+			// wrote it.
 			plan.conflicts = append(plan.conflicts, line)
 			continue
 		}
