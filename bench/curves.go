@@ -11,10 +11,17 @@ import (
 
 // The bounds of the fitted exponent (time ∝ size^b) within which a curve
 // is called linear: three sizes a decade apart on a shared machine do not
-// pin b closer than that.
+// pin b closer than that. A curve is superlinear too when its last step
+// (between its two largest sizes) grows faster than segmentHigh: growth
+// at the large sizes is what matters, and a fixed cost at the small ones
+// can hide it from the overall fit.
 const (
-	linearLow  = 0.85
-	linearHigh = 1.15
+	linearLow   = 0.85
+	linearHigh  = 1.15
+	segmentHigh = 1.25
+	// unevenSpread is the spread of the cost per item around its median
+	// beyond which a linear fit is said to be uneven.
+	unevenSpread = 0.5
 )
 
 // curve is one size series on one backend for one metric, fitted: how the
@@ -136,19 +143,22 @@ func verdict(c curve) (string, string) {
 	first, last := 0, len(c.Sizes)-1
 	span := fmt.Sprintf("from %s to %s", formatCount(c.Sizes[first]), formatCount(c.Sizes[last]))
 	fit := fmt.Sprintf("time ∝ size^%.2f", c.Exponent)
-	switch {
-	case c.Exponent > linearHigh:
-		// The segment where the cost per item grew the most.
-		worst := 1
-		for i := 2; i < len(c.Sizes); i++ {
-			if c.CostPerItem[i]/c.CostPerItem[i-1] > c.CostPerItem[worst]/c.CostPerItem[worst-1] {
-				worst = i
-			}
+	// The step where the time grew fastest against the size, and the
+	// last step's growth.
+	worst, worstExponent, lastExponent := 1, math.Inf(-1), 0.0
+	for i := 1; i < len(c.Sizes); i++ {
+		e := math.Log(c.CostPerItem[i]*c.Sizes[i]/(c.CostPerItem[i-1]*c.Sizes[i-1])) / math.Log(c.Sizes[i]/c.Sizes[i-1])
+		if e > worstExponent {
+			worst, worstExponent = i, e
 		}
+		lastExponent = e
+	}
+	switch {
+	case c.Exponent > linearHigh || lastExponent > segmentHigh:
 		return "superlinear", fmt.Sprintf("superlinear: %s; cost per item ×%.1f from %s to %s", fit,
 			c.CostPerItem[worst]/c.CostPerItem[worst-1], formatCount(c.Sizes[worst-1]), formatCount(c.Sizes[worst]))
 	case c.Exponent < linearLow:
-		return "sublinear", fmt.Sprintf("sublinear (a fixed cost per call weighs on the small sizes): %s; cost per item ÷%.1f %s",
+		return "sublinear", fmt.Sprintf("sublinear: %s; cost per item ÷%.1f %s (a fixed cost per call weighs on the small sizes)",
 			fit, c.CostPerItem[first]/c.CostPerItem[last], span)
 	default:
 		median := slices.Clone(c.CostPerItem)
@@ -158,7 +168,11 @@ func verdict(c curve) (string, string) {
 		for _, v := range c.CostPerItem {
 			spread = max(spread, math.Abs(v/mid-1))
 		}
-		return "linear", fmt.Sprintf("linear: %s; cost per item within ±%.0f%% %s", fit, 100*spread, span)
+		summary := fmt.Sprintf("linear: %s; cost per item within ±%.0f%% %s", fit, 100*spread, span)
+		if spread > unevenSpread {
+			summary += " (uneven: the fit is linear, the steps are not; a quieter machine tells more)"
+		}
+		return "linear", summary
 	}
 }
 

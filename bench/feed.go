@@ -36,7 +36,13 @@ type feedSizes struct{ merges, perMerge int }
 // each, as the merge scenario's small changesets.
 var issueFeedSizes = feedSizes{merges: 1000, perMerge: 10}
 
+// quickFeedSizes are --quick's: enough merges for a p99.
+var quickFeedSizes = feedSizes{merges: 100, perMerge: 10}
+
 func runFeed(ctx context.Context, env *environment, b backend) ([]Result, error) {
+	if env.quick {
+		return measureFeed(ctx, env, b, quickFeedSizes)
+	}
 	return measureFeed(ctx, env, b, issueFeedSizes)
 }
 
@@ -245,6 +251,11 @@ func measureFeed(ctx context.Context, env *environment, b backend, sizes feedSiz
 			if q.target {
 				r.Target = fmt.Sprintf("≤ %.0f ms", ms(feedLatencyTarget))
 				r.Met = boolPtr(percentile(got, q.q) <= feedLatencyTarget)
+			} else {
+				// The distribution, once per path, for --plots.
+				for _, d := range got {
+					r.Samples = append(r.Samples, ms(d))
+				}
 			}
 			out = append(out, r)
 		}

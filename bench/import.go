@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -25,21 +27,51 @@ const importTargetRatio = 2.0
 // with the file after the import.
 const sampleSize = 200
 
-// runImport imports delaware into a fresh store and sets the rate beside a
-// plain bulk copy of the same rows into the same tables on another fresh
-// store, then checks the counts and a sample of the content.
+// importFiles are the files the import scenario imports, smallest first,
+// so that its figures make a curve; --quick imports the smallest only.
+func importFiles(env *environment) []string {
+	if env.quick {
+		return []string{andorraFile}
+	}
+	return []string{andorraFile, delawareFile}
+}
+
+// runImport imports each of importFiles into a fresh store, and
+// osm2pgsql the largest on PostgreSQL for information.
 func runImport(ctx context.Context, env *environment, b backend) ([]Result, error) {
-	path := env.file(delawareFile)
+	files := importFiles(env)
+	var results []Result
+	var elements int64
+	for _, rel := range files {
+		r, n, err := importOne(ctx, env, b, rel)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, r)
+		elements = n
+	}
+	if pb, ok := b.(postgresBackend); ok {
+		results = append(results, runOsm2pgsql(ctx, pb.url, env.file(files[len(files)-1]), float64(elements)))
+	}
+	return results, nil
+}
+
+// importOne imports one file into a fresh store and sets the rate beside
+// a plain bulk copy of the same rows into the same tables on another
+// fresh store, then checks the counts and a sample of the content. It
+// returns the figure and the file's number of elements.
+func importOne(ctx context.Context, env *environment, b backend, rel string) (Result, int64, error) {
+	path := env.file(rel)
 	elements, err := readAll(path)
 	if err != nil {
-		return nil, err
+		return Result{}, 0, err
 	}
 	want := countTypes(elements)
 	sample := sampleElements(elements, sampleSize)
 
 	baseline, err := measureCopyBaseline(ctx, b, elements)
 	if err != nil {
-		return nil, err
+		return Result{}, 0, err
 	}
 	// The in-memory copy is dropped before the import so that the peak
 	// memory measured is the import's own.
@@ -47,12 +79,12 @@ func runImport(ctx context.Context, env *environment, b backend) ([]Result, erro
 
 	store, cleanup, err := b.open(ctx)
 	if err != nil {
-		return nil, err
+		return Result{}, 0, err
 	}
 	defer cleanup()
 	src, err := osmfile.OpenAll([]string{path})
 	if err != nil {
-		return nil, err
+		return Result{}, 0, err
 	}
 	defer src.Close()
 	resetPeakRSS()
@@ -61,10 +93,10 @@ func runImport(ctx context.Context, env *environment, b backend) ([]Result, erro
 	elapsed := time.Since(start)
 	peak := peakRSSMB()
 	if err != nil {
-		return nil, fmt.Errorf("import %s: %w", path, err)
+		return Result{}, 0, fmt.Errorf("import %s: %w", path, err)
 	}
 	if err := checkImport(ctx, store, res, want, sample); err != nil {
-		return nil, fmt.Errorf("self-check: %w", err)
+		return Result{}, 0, fmt.Errorf("self-check: %w", err)
 	}
 
 	n := float64(want.total())
@@ -72,22 +104,23 @@ func runImport(ctx context.Context, env *environment, b backend) ([]Result, erro
 	baseRate := n / baseline.Seconds()
 	timeRatio := elapsed.Seconds() / baseline.Seconds()
 	r := Result{
-		Scenario: "import delaware", Backend: b.name(), Metric: "elements/s",
+		Scenario: "import " + regionOf(rel), Backend: b.name(), Metric: "elements/s",
 		Value: rate, Unit: "el/s", BaselineName: "el/s plain COPY", Baseline: baseRate, Ratio: rate / baseRate,
-		PeakMB: peak,
-		Note:   fmt.Sprintf("%d elements in %.2fs, COPY %.2fs: import takes %.2fx the COPY's time", want.total(), elapsed.Seconds(), baseline.Seconds(), timeRatio),
+		PeakMB: peak, Series: "import", Size: n,
+		Note: fmt.Sprintf("%d elements in %.2fs, COPY %.2fs: import takes %.2fx the COPY's time", want.total(), elapsed.Seconds(), baseline.Seconds(), timeRatio),
 	}
 	if b.name() == "postgres" {
 		r.Target = fmt.Sprintf("time within %.0fx of COPY", importTargetRatio)
 		r.Met = boolPtr(timeRatio <= importTargetRatio)
 	}
-	results := []Result{r}
-	if b.name() == "postgres" {
-		if pb, ok := b.(postgresBackend); ok {
-			results = append(results, runOsm2pgsql(ctx, pb.url, path, n))
-		}
-	}
-	return results, nil
+	return r, want.total(), nil
+}
+
+// regionOf names a test file by its region: "testdata/andorra-latest.osm.bz2" → "andorra".
+func regionOf(rel string) string {
+	base := filepath.Base(rel)
+	region, _, _ := strings.Cut(base, "-")
+	return region
 }
 
 func measureCopyBaseline(ctx context.Context, b backend, elements []osmdata.Element) (time.Duration, error) {

@@ -89,7 +89,7 @@ func renderMarkdown(p publication, dir string) string {
 		var rows []string
 		for _, r := range p.Results {
 			if r.Met != nil && t.match(r) {
-				rows = append(rows, fmt.Sprintf("%s on %s: %s %s, %s", r.Scenario, r.Backend, formatValue(r.Value), r.Unit, metWord(*r.Met)))
+				rows = append(rows, fmt.Sprintf("%s on %s, %s: %s %s, %s", r.Scenario, r.Backend, r.Metric, formatValue(r.Value), r.Unit, metWord(*r.Met)))
 			}
 		}
 		if len(rows) == 0 {

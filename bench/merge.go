@@ -24,14 +24,21 @@ const (
 
 // mergeSizes is how much the merge scenario stages and merges.
 type mergeSizes struct {
-	big       int // operations of the one big changeset
-	small     int // number of small changesets
-	smallSize int // operations of each small changeset
+	bigs      []int // operations of each big changeset, merged one after another: a curve
+	small     int   // number of small changesets
+	smallSize int   // operations of each small changeset
 }
 
-// issueMergeSizes are the issue's: one changeset of 10,000 elements and
-// 1,000 of 10.
-var issueMergeSizes = mergeSizes{big: 10000, small: 1000, smallSize: 10}
+// mergeTargetSize is the size of the changeset the issue's merge target
+// is set at.
+const mergeTargetSize = 10000
+
+// issueMergeSizes are the issue's: one changeset of 10,000 elements (with
+// 100 and 1,000 before it, for the curve) and 1,000 of 10.
+var issueMergeSizes = mergeSizes{bigs: []int{100, 1000, mergeTargetSize}, small: 1000, smallSize: 10}
+
+// quickMergeSizes are --quick's: the same curve up to 1,000, 100 small.
+var quickMergeSizes = mergeSizes{bigs: []int{100, 300, 1000}, small: 100, smallSize: 10}
 
 // stagedChangeset is a changeset staged and submitted through the editing
 // service, with the pending changes the store holds for it.
@@ -48,13 +55,16 @@ type mergedChangeset struct {
 }
 
 func runMerge(ctx context.Context, env *environment, b backend) ([]Result, error) {
+	if env.quick {
+		return measureMerge(ctx, env, b, quickMergeSizes)
+	}
 	return measureMerge(ctx, env, b, issueMergeSizes)
 }
 
 // measureMerge imports Andorra, stages changesets as the HTTP API does
 // (an osmChange upload, then close, which submits), and times
-// storage.Merger.Merge: first of one big changeset, then of many small
-// ones one after another. Every element of every merge is checked against
+// storage.Merger.Merge: first of the big changesets, smallest first, then
+// of many small ones one after another. Every element of every merge is checked against
 // what was uploaded (checkMerges) before a figure is posted.
 func measureMerge(ctx context.Context, env *environment, b backend, sizes mergeSizes) ([]Result, error) {
 	store, svc, who, cleanup, err := openAndorraEditor(ctx, env, b)
@@ -66,51 +76,61 @@ func measureMerge(ctx context.Context, env *environment, b backend, sizes mergeS
 	// memory (a hundred megabytes the uploads are built from) is garbage
 	// by then: the garbage collector would otherwise mark it again during
 	// the timed merges, which a server process does not have to.
-	big, small, err := stageAll(ctx, env, store, svc, who, sizes)
+	bigs, small, err := stageAll(ctx, env, store, svc, who, sizes)
 	if err != nil {
 		return nil, err
 	}
 
-	bigResult, finals, err := mergeBig(ctx, b, store, big)
-	if err != nil {
-		return nil, fmt.Errorf("merge of %d elements: %w", sizes.big, err)
+	var results []Result
+	var finals [][]osmdata.Element
+	for _, big := range bigs {
+		r, f, err := mergeBig(ctx, b, store, big)
+		if err != nil {
+			return nil, fmt.Errorf("merge of %d elements: %w", len(big.pending), err)
+		}
+		results, finals = append(results, r), append(finals, f)
 	}
 	smallResult, err := mergeSmall(ctx, b, store, svc, who, small, sizes)
 	if err != nil {
 		return nil, fmt.Errorf("merges of %d changesets of %d elements: %w", sizes.small, sizes.smallSize, err)
 	}
-	// The big merge's baseline imports Andorra into a store of its own and
+	// The big merges' baseline imports Andorra into a store of its own and
 	// drops it: work heavy enough to slow whatever the database does next,
 	// so it comes after every timed merge.
-	baseline, err := applyBaseline(ctx, env, b, finals)
+	baselines, err := applyBaseline(ctx, env, b, finals)
 	if err != nil {
 		return nil, fmt.Errorf("apply baseline: %w", err)
 	}
-	bigResult.Baseline, bigResult.Ratio = baseline.Seconds(), bigResult.Value/baseline.Seconds()
-	bigResult.Note += fmt.Sprintf(", Apply %.0f ms", ms(baseline))
-	return []Result{bigResult, smallResult}, nil
+	for i, baseline := range baselines {
+		r := &results[i]
+		r.Baseline, r.Ratio = baseline.Seconds(), r.Value/baseline.Seconds()
+		r.Note += fmt.Sprintf(", Apply %.1f ms", ms(baseline))
+	}
+	return append(results, smallResult), nil
 }
 
-// stageAll stages the big changeset and the small ones from Andorra's
+// stageAll stages the big changesets and the small ones from Andorra's
 // elements, which it drops when it returns.
 func stageAll(ctx context.Context, env *environment, store storage.Store, svc *editing.Service, who *auth.Identity,
-	sizes mergeSizes) (stagedChangeset, []stagedChangeset, error) {
+	sizes mergeSizes) ([]stagedChangeset, []stagedChangeset, error) {
 	elements, err := readAll(env.file(andorraFile))
 	if err != nil {
-		return stagedChangeset{}, nil, err
+		return nil, nil, err
 	}
 	pool := newEditPool(elements)
-	big, err := stageForMerge(ctx, svc, store, who, pool, sizes.big, fmt.Sprintf("merge bench: %d elements", sizes.big))
-	if err != nil {
-		return stagedChangeset{}, nil, err
+	bigs := make([]stagedChangeset, len(sizes.bigs))
+	for i, n := range sizes.bigs {
+		if bigs[i], err = stageForMerge(ctx, svc, store, who, pool, n, fmt.Sprintf("merge bench: %d elements", n)); err != nil {
+			return nil, nil, err
+		}
 	}
 	small := make([]stagedChangeset, sizes.small)
 	for i := range small {
 		if small[i], err = stageForMerge(ctx, svc, store, who, pool, sizes.smallSize, fmt.Sprintf("merge bench: small %d", i+1)); err != nil {
-			return stagedChangeset{}, nil, err
+			return nil, nil, err
 		}
 	}
-	return big, small, nil
+	return bigs, small, nil
 }
 
 // openAndorraEditor opens a new store of b with Andorra imported, the
@@ -186,9 +206,10 @@ func mergeBig(ctx context.Context, b backend, store storage.Store, cs stagedChan
 	r := Result{
 		Scenario: name, Backend: b.name(), Metric: "merge time", Value: elapsed.Seconds(), Unit: "s",
 		BaselineName: "s store.Apply of the same versions", PeakMB: peak,
-		Note: fmt.Sprintf("%d final versions in %.0f ms", len(finals), ms(elapsed)),
+		Series: "merge one changeset", Size: float64(len(cs.pending)),
+		Note: fmt.Sprintf("%d final versions in %.1f ms", len(finals), ms(elapsed)),
 	}
-	if b.name() == "postgres" {
+	if b.name() == "postgres" && len(cs.pending) == mergeTargetSize {
 		r.Target = fmt.Sprintf("< %.1f s", mergeBigTarget.Seconds())
 		r.Met = boolPtr(elapsed < mergeBigTarget)
 	}
@@ -197,34 +218,39 @@ func mergeBig(ctx context.Context, b backend, store storage.Store, cs stagedChan
 
 // applyBaseline imports Andorra into a fresh store, which is then where
 // the merged store was before its first merge, and times store.Apply of
-// the merge's final versions there.
-func applyBaseline(ctx context.Context, env *environment, b backend, finals []osmdata.Element) (time.Duration, error) {
+// each merge's final versions there, in the order of the merges (they
+// touch disjoint elements, so each finds the state its merge found).
+func applyBaseline(ctx context.Context, env *environment, b backend, finals [][]osmdata.Element) ([]time.Duration, error) {
 	store, cleanup, err := b.open(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer cleanup()
 	if err := importAndorra(ctx, env, store); err != nil {
-		return 0, err
+		return nil, err
 	}
-	before, err := store.Counts(ctx)
-	if err != nil {
-		return 0, err
+	var out []time.Duration
+	for _, f := range finals {
+		before, err := store.Counts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		err = store.Apply(ctx, f)
+		elapsed := time.Since(start)
+		if err != nil {
+			return nil, err
+		}
+		after, err := store.Counts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if got := after.Versions - before.Versions; got != int64(len(f)) {
+			return nil, fmt.Errorf("Apply of %d versions added %d", len(f), got)
+		}
+		out = append(out, elapsed)
 	}
-	start := time.Now()
-	err = store.Apply(ctx, finals)
-	elapsed := time.Since(start)
-	if err != nil {
-		return 0, err
-	}
-	after, err := store.Counts(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if got := after.Versions - before.Versions; got != int64(len(finals)) {
-		return 0, fmt.Errorf("Apply of %d versions added %d", len(finals), got)
-	}
-	return elapsed, nil
+	return out, nil
 }
 
 // mergeSmall times merging the small changesets one after another. Its

@@ -20,7 +20,7 @@ const osm2pgsqlDatabase = "geocommuns_bench_osm2pgsql"
 // to what geocommuns stores), for information beside our figure. Any
 // reason it cannot run is reported in the row, not as a failure.
 func runOsm2pgsql(ctx context.Context, pgURL, path string, elements float64) Result {
-	r := Result{Scenario: "import delaware", Backend: "postgres", Metric: "osm2pgsql --slim -O null", Unit: "el/s"}
+	r := Result{Scenario: "import " + regionOf(path), Backend: "postgres", Metric: "osm2pgsql --slim -O null", Unit: "el/s"}
 	bin, err := exec.LookPath("osm2pgsql")
 	if err != nil {
 		r.Note = "osm2pgsql not installed; skipped"

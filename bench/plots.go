@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -27,10 +28,6 @@ const (
 	plotWidth  = 7 * vg.Inch
 	plotHeight = 4.5 * vg.Inch
 )
-
-// minPlottedMS is where a latency of zero is drawn on the log axis: a
-// merge can reach a subscriber before Merge returns to the bench.
-const minPlottedMS = 0.001
 
 // writePlots draws, into dir, one latency distribution (cumulative, log
 // x) per scenario whose rows carry Samples, and one throughput against
@@ -106,16 +103,30 @@ func cmpOr(a, b string) string {
 func latencyPlot(dir, name string, rows []Result) (plotFile, error) {
 	p := plot.New()
 	p.Title.Text = name + ": latency distribution"
-	unit := rows[0].Unit
-	p.X.Label.Text = fmt.Sprintf("latency (%s, log scale; 0 drawn at %g)", unit, minPlottedMS)
+	// A zero (a merge can reach a subscriber before Merge returns to the
+	// bench) cannot sit on a log axis: it is drawn at half the smallest
+	// sample above zero.
+	zeroAt := math.Inf(1)
+	for _, r := range rows {
+		for _, v := range r.Samples {
+			if v > 0 {
+				zeroAt = math.Min(zeroAt, v/2)
+			}
+		}
+	}
+	if math.IsInf(zeroAt, 1) {
+		zeroAt = 1e-3
+	}
+	p.X.Label.Text = fmt.Sprintf("latency (%s, log scale; 0 drawn at %.3g)", rows[0].Unit, zeroAt)
 	p.Y.Label.Text = "fraction of calls at or below"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = logTicks{}
 	p.Y.Min, p.Y.Max = 0, 1
-	p.Legend.Top, p.Legend.Left = false, false
+	// Top left: a distribution rises from the bottom left to the top right.
+	p.Legend.Top, p.Legend.Left = true, true
 	var lines []any
 	for _, r := range rows {
-		lines = append(lines, fmt.Sprintf("%s: %s (%d)", r.Backend, strings.TrimSuffix(r.Metric, " p50"), len(r.Samples)), cdf(r.Samples))
+		lines = append(lines, fmt.Sprintf("%s: %s (%d)", r.Backend, strings.TrimSuffix(r.Metric, " p50"), len(r.Samples)), cdf(r.Samples, zeroAt))
 	}
 	if err := plotutil.AddLines(p, lines...); err != nil {
 		return plotFile{}, fmt.Errorf("plot %s: %w", name, err)
@@ -128,13 +139,13 @@ func latencyPlot(dir, name string, rows []Result) (plotFile, error) {
 }
 
 // cdf gives the empirical cumulative distribution of samples, zeros
-// moved to minPlottedMS so that the log axis can show them.
-func cdf(samples []float64) plotter.XYs {
+// moved to zeroAt so that the log axis can show them.
+func cdf(samples []float64, zeroAt float64) plotter.XYs {
 	s := slices.Clone(samples)
 	slices.Sort(s)
 	xys := make(plotter.XYs, len(s))
 	for i, v := range s {
-		xys[i].X = math.Max(v, minPlottedMS)
+		xys[i].X = math.Max(v, zeroAt)
 		xys[i].Y = float64(i+1) / float64(len(s))
 	}
 	return xys
@@ -149,9 +160,10 @@ func throughputPlot(dir, series string, rows []Result) (plotFile, bool, error) {
 	p.X.Label.Text = "size (items of work, log scale)"
 	p.Y.Label.Text = "items per second (log scale)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker, p.Y.Tick.Marker = logTicks{}, logTicks{}
 	p.Legend.Top = true
 	var lines []any
+	highest := 0.0
 	for _, g := range groupBy(rows, func(r Result) string { return r.Backend + ": " + r.Metric }) {
 		best := map[float64]float64{}
 		for _, r := range g.rows {
@@ -164,6 +176,7 @@ func throughputPlot(dir, series string, rows []Result) (plotFile, bool, error) {
 		var xys plotter.XYs
 		for size, rate := range best {
 			xys = append(xys, plotter.XY{X: size, Y: rate})
+			highest = math.Max(highest, rate)
 		}
 		slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
 		lines = append(lines, g.key, xys)
@@ -174,6 +187,8 @@ func throughputPlot(dir, series string, rows []Result) (plotFile, bool, error) {
 	if err := plotutil.AddLinePoints(p, lines...); err != nil {
 		return plotFile{}, false, fmt.Errorf("plot %s: %w", series, err)
 	}
+	// Headroom above the highest point, for the legend.
+	p.Y.Max = highest * math.Pow(2, float64(len(lines)/2))
 	f := plotFile{Name: slug(series) + "-throughput.svg", Title: p.Title.Text}
 	if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, f.Name)); err != nil {
 		return plotFile{}, false, fmt.Errorf("plot %s: %w", series, err)
@@ -195,4 +210,30 @@ func slug(s string) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "-")
+}
+
+// logTicks labels 1, 2 and 5 times each power of ten, and marks the other
+// multiples: plot.LogTicks labels powers of ten only, which leaves a
+// curve spanning less than a decade with one label or none.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for decade := math.Pow(10, math.Floor(math.Log10(lo))); decade <= hi; decade *= 10 {
+		for m := 1.0; m < 10; m++ {
+			v := m * decade
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = strconv.FormatFloat(v, 'g', 4, 64)
+				if v >= 1 {
+					t.Label = strconv.FormatFloat(math.Round(v), 'f', -1, 64)
+				}
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
 }
