@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,30 @@ import (
 
 	_ "modernc.org/sqlite"
 )
+
+// signInWithPasswords sends every account's password over HTTP Basic,
+// right and wrong, so that checkNoSecretLeaked has passwords to look
+// for: the right one is the account, a wrong one cgimap's 401 that
+// tells nothing.
+func signInWithPasswords(t *testing.T, w *world) {
+	t.Helper()
+	for c, name := range accountOf {
+		right := w.call(anonymous, http.MethodGet, "/api/0.6/user/details", "", "", "Authorization", basic(name, w.passwords[name]))
+		if right.status != http.StatusOK || !strings.Contains(right.body, `display_name="`+name+`"`) {
+			t.Errorf("%s (%s) with their password: %d %.200q", name, c, right.status, right.body)
+		}
+		wrong := w.passwords[name] + "-wrong"
+		w.secrets = append(w.secrets, wrong)
+		a := w.call(anonymous, http.MethodPut, "/api/0.6/changeset/create", "text/xml", "<osm><changeset/></osm>", "Authorization", basic(name, wrong))
+		if a.status != http.StatusUnauthorized || !strings.Contains(a.body, "Incorrect user or password") {
+			t.Errorf("%s with a wrong password: %d %.200q, want 401 Incorrect user or password", name, a.status, a.body)
+		}
+	}
+}
+
+func basic(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
 
 // checkNoSecretLeaked: after the whole table, no password or token the
 // callers used is in the server's log or in any answer, and the SQLite

@@ -35,6 +35,7 @@ func TestAuthorizationTable(t *testing.T) {
 					}
 				}
 			}
+			signInWithPasswords(t, w)
 			checkNoSecretLeaked(t, w)
 		})
 	}
