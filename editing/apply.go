@@ -42,6 +42,14 @@ func (s *Service) uploadAfter(ctx context.Context, who *auth.Identity, id int64,
 	if err := requireAuthor(who); err != nil {
 		return nil, err
 	}
+	// The work done ahead reads on the store's other connections: it ends
+	// before the transaction takes one, or as many uploads at once as the
+	// pool has connections hold them all while their reads ahead wait for
+	// one (PostgreSQL: until the requests time out). Its error is the
+	// transaction's to report (uploader.run).
+	if early != nil {
+		early.wait()
+	}
 	var result *DiffResult
 	err := s.editing.Stage(ctx, id, who.UserID, func(ctx context.Context, tx storage.StageTx) error {
 		u := &uploader{
