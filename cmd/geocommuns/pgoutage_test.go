@@ -44,8 +44,16 @@ const recoveryBound = time.Minute
 // writes again, and its merge job, NATS relay and replication cutter
 // resume: every changeset closed merges, merge_seq and every element's
 // versions are gapless, every diffResult's element is in the dataset, and
-// no upload is half kept.
+// no upload is half kept. Twice: a fast stop (every session ended with
+// 57P01, a clean shutdown) and an immediate one (the server's processes
+// killed, connections cut, crash recovery at the next start).
 func TestPostgresRestartUnderLoad(t *testing.T) {
+	for _, mode := range []string{"fast", "immediate"} {
+		t.Run(mode, func(t *testing.T) { testRestartUnderLoad(t, mode) })
+	}
+}
+
+func testRestartUnderLoad(t *testing.T, stopMode string) {
 	ctx := context.Background()
 	cluster := pgtest.StartCluster(t)
 	dbURL, err := cluster.CreateDatabase(ctx, "geocommuns")
@@ -85,10 +93,6 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		{"connect", http.MethodPost, "/geocommuns.v1.MapService/GetElement", mappers[0].token,
 			fmt.Sprintf(`{"type":"ELEMENT_TYPE_NODE","id":"%d"}`, seedNode)},
 		{"readyz", http.MethodGet, "/readyz", "", ""},
-		// The writers wait out the outage inside their changesets: this
-		// one only opens changesets, so that opening one meets it too.
-		{"create", http.MethodPut, "/api/0.6/changeset/create", mappers[nWriters-1].token,
-			`<osm><changeset><tag k="comment" v="opened during the outage"/></changeset></osm>`},
 	}
 
 	stop := make(chan struct{})
@@ -116,6 +120,36 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 			}
 		})
 	}
+	// The writers wait out the outage inside their changesets: this one
+	// opens changesets and closes them empty, so that opening one meets
+	// the outage too (and the open changesets stay under the per-user
+	// limit).
+	opener := &outageWriter{mapper: mappers[nWriters-1], base: srv.base, calls: calls, nth: nWriters - 1}
+	var emptyClosed []int64
+	load.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			c := calls.do(srv.base, "create", http.MethodPut, "/api/0.6/changeset/create", opener.mapper.token,
+				`<osm><changeset><tag k="comment" v="opened during the outage"/></changeset></osm>`)
+			var cs int64
+			if c.status != http.StatusOK {
+				continue
+			}
+			if _, err := fmt.Sscan(c.body, &cs); err != nil {
+				t.Errorf("changeset create: %q: %v", c.body, err)
+				return
+			}
+			if _, err := opener.step(nil, "close", http.MethodPut, fmt.Sprintf("/api/0.6/changeset/%d/close", cs), "", true); err != nil {
+				t.Errorf("opener: %v", err)
+				return
+			}
+			emptyClosed = append(emptyClosed, cs)
+		}
+	})
 	for _, rd := range reads {
 		load.Go(func() {
 			for {
@@ -131,7 +165,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 
 	time.Sleep(1500 * time.Millisecond)
 	stopping := time.Now()
-	if err := cluster.Stop("fast"); err != nil {
+	if err := cluster.Stop(stopMode); err != nil {
 		t.Fatal(err)
 	}
 	down := time.Now()
@@ -155,7 +189,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	time.Sleep(time.Second)
 	close(stop)
 	load.Wait()
-	t.Logf("PostgreSQL stopped in %s, down %s, started in %s; %s", down.Sub(stopping).Round(time.Millisecond),
+	t.Logf("PostgreSQL stopped (-m %s) in %s, down %s, started in %s; %s", stopMode, down.Sub(stopping).Round(time.Millisecond),
 		starting.Sub(down).Round(time.Millisecond), up.Sub(starting).Round(time.Millisecond), calls.summary(up))
 
 	checkOutageAnswers(t, calls, down, starting, up)
@@ -172,6 +206,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 
 	// Nothing lost, nothing half kept, every job back at work.
 	db := connectSchema(t, dbURL, "public")
+	closed = append(closed, emptyClosed...)
 	waitMerged(t, db, len(closed))
 	checkMerges(t, db, closed)
 	checkVersions(t, db, mappers, nil)

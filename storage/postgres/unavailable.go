@@ -40,18 +40,22 @@ func connectionLost(err error) bool {
 	if errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
-	// A read or write of the connection that broke: only under pgconn's
-	// own error, since the same io and net errors also come from a
-	// client's request body, which is no database outage.
-	if !fromPgconn(err) {
-		return false
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+	// A connection that broke under a statement: pgx returns the socket's
+	// own error, often unwrapped (a bare "unexpected EOF" or "read tcp …:
+	// connection reset by peer" when the server's processes are killed).
+	// The same errors from a client's request body, which it abandoned,
+	// count too: the answer goes to nobody either way.
+	if errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}
 	var netErr *net.OpError
-	return errors.As(err, &netErr) && !netErr.Timeout()
+	if errors.As(err, &netErr) && !netErr.Timeout() {
+		return true
+	}
+	// A plain EOF is too common to mean the database, unless pgconn
+	// says where it came from.
+	return errors.Is(err, io.EOF) && fromPgconn(err)
 }
 
 var pgconnPackage = reflect.TypeFor[pgconn.PgError]().PkgPath()

@@ -11,8 +11,9 @@ import (
 
 // The private cluster stops and starts as a test needs, and what a client
 // sees meanwhile is what the postgres backend recognizes as
-// storage.ErrUnavailable: the session the fast stop ends (57P01), the
-// connection refused while it is down. A statement's own error is not.
+// storage.ErrUnavailable: the session a fast stop ends (57P01), the
+// connection refused while it is down, the session an immediate stop
+// cuts. A statement's own error is not.
 func TestClusterStopsAndStarts(t *testing.T) {
 	ctx := context.Background()
 	c := StartCluster(t)
@@ -65,5 +66,21 @@ func TestClusterStopsAndStarts(t *testing.T) {
 	var one int
 	if err := again.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("SELECT 1 after the restart: %d, %v", one, err)
+	}
+
+	// An immediate stop kills the server's processes: the session sees
+	// its socket cut (a bare EOF or reset from pgx), not a 57P01.
+	if err := c.Stop("immediate"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = again.Exec(ctx, "SELECT 1")
+	if err == nil {
+		t.Fatal("a session outlived the immediate stop")
+	}
+	if !storage.IsUnavailable(err) {
+		t.Errorf("the session the immediate stop cut failed with %q (%T), which is not storage.ErrUnavailable", err, err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatalf("start after an immediate stop (crash recovery): %v", err)
 	}
 }
