@@ -28,7 +28,16 @@ type Config struct {
 // Store is a dataset in PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	queries
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// early serves the work an upload does outside its transaction
+	// (storage.EarlyReader) while that transaction waits for it: on the
+	// main pool, uploads as many as its connections each held one in a
+	// transaction waiting for an early read that no connection was left
+	// for, and every upload of the process hung (bench load, 16
+	// contributors, pgxpool's default of 4 connections on 2 cores).
+	// Early work holds its connection for one statement and waits for
+	// nothing else, so it always gets one.
+	early  *pgxpool.Pool
 	schema string
 	// feed wakes WaitMerge when a merge commits (changefeed.go).
 	feed *mergeListener
@@ -52,7 +61,32 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{queries: queries{pool}, pool: pool, schema: cfg.Schema, feed: feed}, nil
+	early, err := openEarlyPool(ctx, cfg)
+	if err != nil {
+		feed.close()
+		pool.Close()
+		return nil, err
+	}
+	return &Store{queries: queries{pool}, pool: pool, early: early, schema: cfg.Schema, feed: feed}, nil
+}
+
+// earlyConns is the size of the early pool: its statements are short and
+// queue for a connection only behind each other.
+const earlyConns = 2
+
+// openEarlyPool opens the pool of the uploads' early work, on the schema
+// the main pool created.
+func openEarlyPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pc, err := poolConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pc.MaxConns = earlyConns
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return pool, nil
 }
 
 // Migrate applies pending migrations and returns; `geocommuns migrate`
@@ -67,6 +101,24 @@ func Migrate(ctx context.Context, cfg Config) error {
 }
 
 func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pc, err := poolConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if cfg.Schema != "" {
+		if err := createSchema(ctx, pool, cfg.Schema); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return pool, nil
+}
+
+func poolConfig(cfg Config) (*pgxpool.Config, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres url: %w", err)
@@ -83,17 +135,7 @@ func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	if pc.ConnConfig.ConnectTimeout == 0 {
 		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return nil, fmt.Errorf("connect to postgres: %w", err)
-	}
-	if cfg.Schema != "" {
-		if err := createSchema(ctx, pool, cfg.Schema); err != nil {
-			pool.Close()
-			return nil, err
-		}
-	}
-	return pool, nil
+	return pc, nil
 }
 
 func createSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
@@ -113,6 +155,7 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error 
 // Close releases the connections.
 func (s *Store) Close() error {
 	s.feed.close()
+	s.early.Close()
 	s.pool.Close()
 	return nil
 }

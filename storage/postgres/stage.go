@@ -94,7 +94,7 @@ func (t *stageTx) AllocateIDs(ctx context.Context, typ osmdata.ElementType, n in
 // AllocateIDs is the stage's AllocateIDs outside any transaction
 // (storage.EarlyReader): a sequence is not transactional anyway.
 func (s *Store) AllocateIDs(ctx context.Context, typ osmdata.ElementType, n int) ([]int64, error) {
-	return allocateIDs(ctx, s.pool, typ, n)
+	return allocateIDs(ctx, s.early, typ, n)
 }
 
 func allocateIDs(ctx context.Context, db dbtx, typ osmdata.ElementType, n int) ([]int64, error) {
@@ -539,13 +539,13 @@ func (t *stageTx) CurrentStates(ctx context.Context, typ osmdata.ElementType, id
 		FROM `+tableOf[typ]+` AS e WHERE is_current AND id = ANY($1)`, ids)
 }
 
-// CurrentStates is the stage's CurrentStates on the pool
+// CurrentStates is the stage's CurrentStates on the early pool
 // (storage.EarlyReader). It probes the current-version index once per id
 // (the OFFSET keeps the planner from turning the probes into a scan of
 // a small table), since it cannot set the cost of a page as Stage does
 // without a transaction of its own.
 func (s *Store) CurrentStates(ctx context.Context, typ osmdata.ElementType, ids []int64) ([]osmdata.Element, error) {
-	return currentStates(ctx, s.pool, typ, `SELECT e.id, e.version, e.visible, `+stateColumns[typ]+`
+	return currentStates(ctx, s.early, typ, `SELECT e.id, e.version, e.visible, `+stateColumns[typ]+`
 		FROM unnest($1::bigint[]) AS k(id)
 		CROSS JOIN LATERAL (SELECT * FROM `+tableOf[typ]+` WHERE id = k.id AND is_current OFFSET 0) AS e`, ids)
 }
