@@ -14,6 +14,7 @@ import (
 	"github.com/geocommuns/geocommuns/osmdata"
 	"github.com/paulmach/osm"
 	"github.com/paulmach/osm/osmpbf"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // pbfSource decodes PBF with osmpbf.Scanner. The scanner reports neither
@@ -158,7 +159,10 @@ func tagsFromOSM(tags osm.Tags) osmdata.Tags {
 
 // blockTracker passes the PBF stream through and records where each block
 // (4-byte length, BlobHeader, Blob) starts, by reading the BlobHeader's
-// datasize as the bytes go by.
+// datasize as the bytes go by. It also withholds a BlobHeader whose
+// datasize is negative: osmpbf slices its buffer with it and panics in a
+// goroutine of its own, which no recover reaches, so that one bad header
+// killed the whole process (testdata/fuzz/FuzzPBF/negative_datasize).
 type blockTracker struct {
 	r io.Reader
 
@@ -169,6 +173,7 @@ type blockTracker struct {
 	need   int64  // bytes left in the current part
 	buf    []byte // length prefix or BlobHeader being collected
 	broken bool   // framing unreadable; the decoder reports why
+	err    error  // a BlobHeader withheld from the decoder, for good
 }
 
 type pbfBlock struct {
@@ -178,24 +183,39 @@ type pbfBlock struct {
 }
 
 func (t *blockTracker) Read(p []byte) (int, error) {
+	t.mu.Lock()
+	err := t.err
+	t.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
 	n, err := t.r.Read(p)
 	t.mu.Lock()
-	t.follow(p[:n])
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	if passed, refused := t.follow(p[:n]); refused != nil {
+		// The decoder reads a BlobHeader whole (io.ReadFull) before it
+		// parses it: without its last byte it never does.
+		return passed, refused
+	}
 	return n, err
 }
 
-func (t *blockTracker) follow(p []byte) {
-	for len(p) > 0 && !t.broken {
+// follow reads the framing of p. When a BlobHeader is refused, it
+// returns how many bytes of p come before that header's last byte, and
+// why.
+func (t *blockTracker) follow(p []byte) (int, error) {
+	passed := 0
+	for passed < len(p) && !t.broken {
+		rest := p[passed:]
 		switch t.state {
 		case 0:
 			if len(t.buf) == 0 {
 				t.blocks = append(t.blocks, pbfBlock{index: len(t.blocks), offset: t.off})
 			}
-			k := min(4-len(t.buf), len(p))
-			t.buf = append(t.buf, p[:k]...)
+			k := min(4-len(t.buf), len(rest))
+			t.buf = append(t.buf, rest[:k]...)
 			t.off += int64(k)
-			p = p[k:]
+			passed += k
 			if len(t.buf) == 4 {
 				t.need = int64(binary.BigEndian.Uint32(t.buf))
 				t.buf = t.buf[:0]
@@ -205,11 +225,11 @@ func (t *blockTracker) follow(p []byte) {
 				}
 			}
 		case 1:
-			k := int(min(t.need, int64(len(p))))
-			t.buf = append(t.buf, p[:k]...)
+			k := int(min(t.need, int64(len(rest))))
+			t.buf = append(t.buf, rest[:k]...)
 			t.off += int64(k)
 			t.need -= int64(k)
-			p = p[k:]
+			passed += k
 			if t.need == 0 {
 				size, ok := blobDataSize(t.buf)
 				if !ok {
@@ -217,52 +237,59 @@ func (t *blockTracker) follow(p []byte) {
 					break
 				}
 				b := &t.blocks[len(t.blocks)-1]
+				if size < 0 {
+					t.err = fmt.Errorf("its BlobHeader gives a negative datasize (%d)", size)
+					return passed - 1, t.err
+				}
 				b.length = 4 + int64(len(t.buf)) + size
 				t.buf = t.buf[:0]
 				t.need = size
 				t.state = 2
+				if size == 0 {
+					t.state = 0
+				}
 			}
 		case 2:
-			k := min(t.need, int64(len(p)))
+			k := min(t.need, int64(len(rest)))
 			t.off += k
 			t.need -= k
-			p = p[k:]
+			passed += int(k)
 			if t.need == 0 {
 				t.state = 0
 			}
 		}
 	}
+	return len(p), nil
 }
 
-// blobDataSize reads field 3 (datasize, int32) of a BlobHeader.
+// blobDataSize reads field 3 (datasize, int32, required) of a BlobHeader
+// as protobuf does: the last occurrence wins, and an int32 is the low 32
+// bits of its varint.
 func blobDataSize(h []byte) (int64, bool) {
+	var size int32
+	found := false
 	for len(h) > 0 {
-		key, n := binary.Uvarint(h)
-		if n <= 0 {
+		num, typ, n := protowire.ConsumeTag(h)
+		if n < 0 {
 			return 0, false
 		}
 		h = h[n:]
-		switch key & 7 {
-		case 0:
-			v, n := binary.Uvarint(h)
-			if n <= 0 {
+		if num == 3 && typ == protowire.VarintType {
+			v, n := protowire.ConsumeVarint(h)
+			if n < 0 {
 				return 0, false
 			}
-			if key>>3 == 3 {
-				return int64(v), true
-			}
+			size, found = int32(v), true
 			h = h[n:]
-		case 2:
-			l, n := binary.Uvarint(h)
-			if n <= 0 || uint64(len(h)-n) < l {
-				return 0, false
-			}
-			h = h[n+int(l):]
-		default:
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, h)
+		if n < 0 {
 			return 0, false
 		}
+		h = h[n:]
 	}
-	return 0, false
+	return int64(size), found
 }
 
 // index returns the number of the block starting at off (0 is the header).

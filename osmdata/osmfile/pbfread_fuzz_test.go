@@ -274,3 +274,66 @@ func TestPBFNodeOutsideTheWorld(t *testing.T) {
 		t.Fatalf("read %v, %v; want node 1 refused for its position", e, err)
 	}
 }
+
+// negativeDataSizePBF is a valid file whose next block's BlobHeader
+// gives a negative datasize (an int32 in protobuf, so any varint with
+// bit 31 set), before or after the OSMHeader.
+func negativeDataSizePBF(t testing.TB, afterHeader bool, size int64) []byte {
+	var header []byte
+	header = protowire.AppendTag(header, 1, protowire.BytesType)
+	header = protowire.AppendString(header, "OSMData")
+	header = protowire.AppendTag(header, 3, protowire.VarintType)
+	header = protowire.AppendVarint(header, uint64(size))
+	var data []byte
+	if afterHeader {
+		data = rawPBF(t, primitiveBlock(0, 0, denseGroup()))
+	}
+	data = binary.BigEndian.AppendUint32(data, uint32(len(header)))
+	data = append(data, header...)
+	return append(data, rawPBF(t)...)
+}
+
+// osmpbf slices its block buffer with a BlobHeader's datasize, and a
+// negative one panicked in the decoder's goroutine, killing the process
+// (an import, or serve --demo) whatever the caller recovers. The reader
+// refuses such a block as any other broken one, naming it, and keeps
+// the elements read before it.
+func TestPBFNegativeDataSize(t *testing.T) {
+	for _, c := range []struct {
+		afterHeader bool
+		size        int64
+		elements    int
+		where       string
+	}{
+		{true, -1, 3, "block 2 at byte offset 265"},
+		{true, 1 << 31, 3, "block 2 at byte offset 265"},
+		{false, -1, 0, "block 0"},
+	} {
+		path := filepath.Join(t.TempDir(), "negative.osm.pbf")
+		if err := os.WriteFile(path, negativeDataSizePBF(t, c.afterHeader, c.size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		read, err := readAllPBF(path)
+		var fe *osmfile.FileError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), c.where) || !strings.Contains(err.Error(), "datasize") || read != c.elements {
+			t.Errorf("datasize %d: %d elements, then %v; want %d, then a refusal of %s's datasize", c.size, read, err, c.elements, c.where)
+		}
+	}
+}
+
+// readAllPBF counts the elements read before the first error.
+func readAllPBF(path string) (int, error) {
+	r, err := osmfile.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	for n := 0; ; n++ {
+		if _, err := r.Next(); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return n, err
+		}
+	}
+}
