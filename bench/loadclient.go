@@ -19,11 +19,10 @@ import (
 type requestKind string
 
 const (
-	kindCreate       requestKind = "create changeset"
-	kindUpload       requestKind = "upload"
-	kindClose        requestKind = "close"
-	kindMerged       requestKind = "close → merged"
-	kindCapabilities requestKind = "capabilities"
+	kindCreate requestKind = "create changeset"
+	kindUpload requestKind = "upload"
+	kindClose  requestKind = "close"
+	kindMerged requestKind = "close → merged"
 )
 
 // timings collects the duration of every request by kind, and every
