@@ -131,6 +131,13 @@ func (p *revertPlan) readVersions(ctx context.Context, store Store) error {
 func (p *revertPlan) invert(it *revertItem) {
 	id := p.reverted.ID
 	k := it.final.Key()
+	if it.final.Version > 1 && (it.before == nil || it.before.Redacted || it.before.Version != it.final.Version-1) {
+		// History leaves a redacted version out and ElementVersions
+		// withholds its content: reverting to it would restore what
+		// the redaction hides, or an older or empty version instead.
+		it.skip = &RevertSkip{Element: k, Reason: fmt.Sprintf("the version before changeset %d (v%d) is redacted", id, it.final.Version-1)}
+		return
+	}
 	inverse := osmdata.Element{Type: k.Type, ID: k.ID, Lat: it.final.Lat, Lon: it.final.Lon}
 	if it.before != nil && it.before.Visible {
 		b := it.before
