@@ -172,8 +172,10 @@ type blockTracker struct {
 	state  int    // 0: in length prefix, 1: in BlobHeader, 2: in blob data
 	need   int64  // bytes left in the current part
 	buf    []byte // length prefix or BlobHeader being collected
+	blob   []byte // the data block being collected, for checkDataBlock
+	check  bool   // whether the blob being collected is a data block
 	broken bool   // framing unreadable; the decoder reports why
-	err    error  // a BlobHeader withheld from the decoder, for good
+	err    error  // a block withheld from the decoder, for good
 }
 
 type pbfBlock struct {
@@ -231,7 +233,7 @@ func (t *blockTracker) follow(p []byte) (int, error) {
 			t.need -= int64(k)
 			passed += k
 			if t.need == 0 {
-				size, ok := blobDataSize(t.buf)
+				typ, size, ok := parseBlobHeader(t.buf)
 				if !ok {
 					t.broken = true
 					break
@@ -245,51 +247,52 @@ func (t *blockTracker) follow(p []byte) (int, error) {
 				t.buf = t.buf[:0]
 				t.need = size
 				t.state = 2
+				// osmpbf decodes every block but a first OSMHeader as data.
+				t.check = typ != "OSMHeader" || b.index > 0
+				t.blob = t.blob[:0]
 				if size == 0 {
 					t.state = 0
 				}
 			}
 		case 2:
 			k := min(t.need, int64(len(rest)))
+			if t.check {
+				t.blob = append(t.blob, rest[:k]...)
+			}
 			t.off += k
 			t.need -= k
 			passed += int(k)
 			if t.need == 0 {
 				t.state = 0
+				if !t.check {
+					break
+				}
+				if err := checkDataBlock(t.blob); err != nil {
+					t.err = err
+					return passed - 1, t.err
+				}
 			}
 		}
 	}
 	return len(p), nil
 }
 
-// blobDataSize reads field 3 (datasize, int32, required) of a BlobHeader
-// as protobuf does: the last occurrence wins, and an int32 is the low 32
-// bits of its varint.
-func blobDataSize(h []byte) (int64, bool) {
-	var size int32
+// parseBlobHeader reads the type (field 1) and datasize (field 3, int32,
+// required) of a BlobHeader as protobuf does: the last occurrence wins,
+// and an int32 is the low 32 bits of its varint.
+func parseBlobHeader(h []byte) (typ string, size int64, ok bool) {
+	var size32 int32
 	found := false
-	for len(h) > 0 {
-		num, typ, n := protowire.ConsumeTag(h)
-		if n < 0 {
-			return 0, false
+	err := eachField(h, func(num protowire.Number, wt protowire.Type, v []byte, scalar uint64) error {
+		switch {
+		case num == 1 && wt == protowire.BytesType:
+			typ = string(v)
+		case num == 3 && wt == protowire.VarintType:
+			size32, found = int32(scalar), true
 		}
-		h = h[n:]
-		if num == 3 && typ == protowire.VarintType {
-			v, n := protowire.ConsumeVarint(h)
-			if n < 0 {
-				return 0, false
-			}
-			size, found = int32(v), true
-			h = h[n:]
-			continue
-		}
-		n = protowire.ConsumeFieldValue(num, typ, h)
-		if n < 0 {
-			return 0, false
-		}
-		h = h[n:]
-	}
-	return int64(size), found
+		return nil
+	})
+	return typ, int64(size32), err == nil && found
 }
 
 // index returns the number of the block starting at off (0 is the header).

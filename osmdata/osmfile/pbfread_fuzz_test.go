@@ -337,3 +337,49 @@ func readAllPBF(path string) (int, error) {
 		}
 	}
 }
+
+// osmpbf indexes a data block's string table and lists without checking
+// them, in a goroutine of its own: one bad index crashed the process
+// (FuzzPBF found a node's tag past the string table,
+// testdata/fuzz/FuzzPBF/3d744ba040fffdcb). The reader checks each data
+// block before the decoder gets it, and refuses it naming what is wrong.
+func TestPBFDataBlockIndexes(t *testing.T) {
+	group := func(field protowire.Number, fields ...[]byte) []byte {
+		var m []byte
+		for _, f := range fields {
+			m = append(m, f...)
+		}
+		g := protowire.AppendTag(nil, field, protowire.BytesType)
+		return protowire.AppendBytes(g, m)
+	}
+	id := func(v uint64) []byte {
+		return protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), v)
+	}
+	dense := func(keysVals ...uint64) []byte {
+		return group(2, packedSint64Delta(1, 1), packedSint64Delta(8, 1), packedSint64Delta(9, 1), packedVarint(10, keysVals...))
+	}
+	for _, c := range []struct {
+		name  string
+		group []byte
+		want  string
+	}{
+		{"node tag past the table", dense(3, 83, 0), "a node's tag is string 83 of a table of 10"},
+		{"negative node tag", dense(uint64(1<<64-1), 3, 0), "a node's tag is string -1 of a table of 10"},
+		{"way tag past the table", group(3, id(3), packedVarint(2, 10), packedVarint(3, 2), packedSint64Delta(8, 1)), "a way's tag is string 10"},
+		{"way with more positions than nodes", group(3, id(3), packedSint64Delta(8, 1), packedSint64Delta(9, 1, 2)), "a way with 2 positions or node ids for its 1 nodes"},
+		{"way user past the table", group(3, id(3), infoMessage(1, 1, 1, 1, 99)), "a way's user is string 99"},
+		{"role past the table", group(4, id(4), packedVarint(8, 99), packedSint64Delta(9, 3), packedVarint(10, 1)), "a member's role is string 99"},
+		{"more roles than types", group(4, id(4), packedVarint(8, 7, 7), packedSint64Delta(9, 3, 4), packedVarint(10, 1)), "a relation with 2 roles for 1 member types"},
+		{"non-dense nodes", group(1, id(1)), "non-dense nodes"},
+	} {
+		path := filepath.Join(t.TempDir(), "bad.osm.pbf")
+		if err := os.WriteFile(path, rawPBF(t, primitiveBlock(0, 0, denseGroup()), primitiveBlock(0, 0, c.group)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		read, err := readAllPBF(path)
+		var fe *osmfile.FileError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "block 2 at byte offset") || !strings.Contains(err.Error(), c.want) || read != 3 {
+			t.Errorf("%s: %d elements, then %v; want the 3 nodes of block 1, then block 2 refused: %s", c.name, read, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,249 @@
+package osmfile
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// osmpbf (github.com/paulmach/osm v0.8.0) trusts the indexes of a data
+// block: a string table index past its end, a way's lat/lon list longer
+// than its node list, a relation's roles longer than its member types,
+// or a group of non-dense nodes (which it refuses with panic) crash the
+// decoder's goroutine, and with it the whole process. checkDataBlock
+// reads a block as osmpbf will, before it does, and names what would
+// crash it; the block tracker then withholds the block (found by
+// FuzzPBF; testdata/fuzz/FuzzPBF).
+
+// maxBlobSize is osmpbf's and the format's limit on a block's data.
+const maxBlobSize = 32 << 20
+
+// checkDataBlock checks an OSMData blob. Blobs osmpbf refuses by itself
+// (unknown compression, a size that does not match) pass: its own error
+// says why.
+func checkDataBlock(blob []byte) error {
+	var raw, zdata []byte
+	var hasRaw, hasZlib bool
+	err := eachField(blob, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			raw, hasRaw = v, true
+		case num == 3 && typ == protowire.BytesType:
+			zdata, hasZlib = v, true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil
+	}
+	data := raw
+	if !hasRaw {
+		if !hasZlib {
+			return nil
+		}
+		zr, err := zlib.NewReader(bytes.NewReader(zdata))
+		if err != nil {
+			return nil
+		}
+		data, err = io.ReadAll(io.LimitReader(zr, maxBlobSize+1))
+		if err != nil || len(data) > maxBlobSize {
+			return nil
+		}
+	}
+	return checkPrimitiveBlock(data)
+}
+
+func checkPrimitiveBlock(data []byte) error {
+	tableLen := 0
+	err := eachField(data, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if num == 1 && typ == protowire.BytesType {
+			// StringTable: repeated bytes s = 1; repeated fields merge.
+			return eachField(v, func(num protowire.Number, typ protowire.Type, _ []byte, _ uint64) error {
+				if num == 1 && typ == protowire.BytesType {
+					tableLen++
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return eachField(data, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if num != 2 || typ != protowire.BytesType {
+			return nil
+		}
+		return eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+			switch num {
+			case 1:
+				return errors.New("a primitive group of non-dense nodes, which the PBF decoder does not read")
+			case 2:
+				return checkDenseNodes(v, tableLen)
+			case 3:
+				return checkWay(v, tableLen)
+			case 4:
+				return checkRelation(v, tableLen)
+			}
+			return nil
+		})
+	})
+}
+
+func checkDenseNodes(v []byte, tableLen int) error {
+	return eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		switch num {
+		case 5: // DenseInfo
+			return eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+				if num != 5 {
+					return nil
+				}
+				// user_sid: packed sint32, delta coded.
+				var sid int32
+				return eachPacked(typ, v, func(x uint64) error {
+					sid += int32(protowire.DecodeZigZag(x & 0xffffffff))
+					return inTable("a node's user", int64(sid), tableLen)
+				})
+			})
+		case 10: // keys_vals: packed int32 string indexes, 0 between nodes
+			return eachPacked(typ, v, func(x uint64) error {
+				return inTable("a node's tag", int64(int32(x)), tableLen)
+			})
+		}
+		return nil
+	})
+}
+
+func checkWay(v []byte, tableLen int) error {
+	nodes := 0 // the length of the node list osmpbf allocates first
+	return eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, scalar uint64) error {
+		switch num {
+		case 2, 3: // keys, vals: packed uint32
+			return eachPacked(typ, v, func(x uint64) error { return inTable("a way's tag", int64(uint32(x)), tableLen) })
+		case 4:
+			return checkInfo(v, tableLen, "a way's user")
+		case 8, 9, 10: // refs, lats, lons: packed sint64, one node list
+			n, err := countPacked(typ, v)
+			if err != nil {
+				return err
+			}
+			if nodes == 0 {
+				nodes = n
+			}
+			if n > nodes {
+				return fmt.Errorf("a way with %d positions or node ids for its %d nodes", n, nodes)
+			}
+		}
+		return nil
+	})
+}
+
+func checkRelation(v []byte, tableLen int) error {
+	roles, types := -1, -1 // the last list of each, which osmpbf reads
+	err := eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		switch num {
+		case 2, 3:
+			return eachPacked(typ, v, func(x uint64) error { return inTable("a relation's tag", int64(uint32(x)), tableLen) })
+		case 4:
+			return checkInfo(v, tableLen, "a relation's user")
+		case 8: // roles_sid: packed int32
+			n, err := countPacked(typ, v)
+			if err != nil {
+				return err
+			}
+			roles = n
+			return eachPacked(typ, v, func(x uint64) error { return inTable("a member's role", int64(int32(x)), tableLen) })
+		case 10: // types
+			n, err := countPacked(typ, v)
+			if err != nil {
+				return err
+			}
+			types = n
+		}
+		return nil
+	})
+	if err == nil && roles > max(types, 0) {
+		err = fmt.Errorf("a relation with %d roles for %d member types", roles, max(types, 0))
+	}
+	return err
+}
+
+func checkInfo(v []byte, tableLen int, what string) error {
+	return eachField(v, func(num protowire.Number, typ protowire.Type, _ []byte, scalar uint64) error {
+		if num == 5 && typ == protowire.VarintType { // user_sid: uint32
+			return inTable(what, int64(uint32(scalar)), tableLen)
+		}
+		return nil
+	})
+}
+
+func inTable(what string, i int64, tableLen int) error {
+	if i < 0 || i >= int64(tableLen) {
+		return fmt.Errorf("%s is string %d of a table of %d", what, i, tableLen)
+	}
+	return nil
+}
+
+// errMalformed stops a walk over bytes that are not protobuf. osmpbf's
+// own scanner reads a block's fields as they come, and may reach a bad
+// index before a malformed field, so a malformed block is refused too.
+var errMalformed = errors.New("the block is not a valid protobuf message")
+
+// eachField calls f with each field of a message: its bytes for a
+// length-delimited field, its value for a varint.
+func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte, scalar uint64) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errMalformed
+		}
+		b = b[n:]
+		var v []byte
+		var scalar uint64
+		switch typ {
+		case protowire.BytesType:
+			v, n = protowire.ConsumeBytes(b)
+		case protowire.VarintType:
+			scalar, n = protowire.ConsumeVarint(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return errMalformed
+		}
+		b = b[n:]
+		if err := f(num, typ, v, scalar); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachPacked calls f with each varint of a packed field (or the one value
+// of an unpacked one).
+func eachPacked(typ protowire.Type, v []byte, f func(uint64) error) error {
+	if typ != protowire.BytesType {
+		return nil // osmpbf reads packed fields only, and refuses others
+	}
+	for len(v) > 0 {
+		x, n := protowire.ConsumeVarint(v)
+		if n < 0 {
+			return errMalformed
+		}
+		v = v[n:]
+		if err := f(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func countPacked(typ protowire.Type, v []byte) (int, error) {
+	n := 0
+	err := eachPacked(typ, v, func(uint64) error { n++; return nil })
+	return n, err
+}
