@@ -51,9 +51,6 @@ func runUser(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "delete" {
 		return runUserDelete(ctx, e, args[1:]) // redact.go
 	}
-	if len(args) > 0 && args[0] == "delete" {
-		return runUserDelete(ctx, e, args[1:]) // redact.go
-	}
 	var (
 		sf            storeFlags
 		role          string
