@@ -60,7 +60,7 @@ func (s *Service) uploadAfter(ctx context.Context, who *auth.Identity, id int64,
 		}
 		if u.cs.ReviewState == osmdata.ReviewConflicted {
 			var err error
-			if u.conflictedAt, err = s.conflictedVersions(ctx, id); err != nil {
+			if u.conflictedAt, err = conflictedVersions(ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -77,12 +77,16 @@ func (s *Service) uploadAfter(ctx context.Context, who *auth.Identity, id int64,
 	return result, nil
 }
 
-// conflictedVersions reads the report of changeset id's last conflicted
-// merge: the current version of each element in conflict.
-func (s *Service) conflictedVersions(ctx context.Context, id int64) (map[osmdata.Key]int, error) {
-	report, err := s.store.MergeConflicts(ctx, id)
+// conflictedVersions reads the report of the locked changeset's last
+// conflicted merge: the current version of each element in conflict. It
+// reads through the upload's transaction, never the store's other
+// connections: on PostgreSQL as many uploads at once into conflicted
+// changesets as the pool has connections each held one in its
+// transaction while waiting for another, and every upload hung.
+func conflictedVersions(ctx context.Context, tx storage.StageTx) (map[osmdata.Key]int, error) {
+	report, err := tx.ConflictReport(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)
+		return nil, err
 	}
 	out := make(map[osmdata.Key]int, len(report))
 	for _, c := range report {

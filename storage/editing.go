@@ -218,6 +218,11 @@ type StageTx interface {
 	// Pending reads the uploading author's active pending changes inside
 	// the transaction.
 	Pending() PendingReader
+	// ConflictReport is Merger.MergeConflicts of the locked changeset,
+	// read inside the transaction: an upload that read it on the store's
+	// other connections would hold its own while waiting for one, and as
+	// many such uploads as the pool has connections would wait forever.
+	ConflictReport(ctx context.Context) ([]MergeConflict, error)
 	// AllocateIDs hands out n final ids of type t.
 	AllocateIDs(ctx context.Context, t osmdata.ElementType, n int) ([]int64, error)
 	// WritePending writes the changes, replacing any pending change of

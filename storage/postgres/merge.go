@@ -329,7 +329,17 @@ func (s *Store) writeConflicts(ctx context.Context, tx pgx.Tx, id int64, conflic
 // MergeConflicts returns the report of the changeset's last conflicted
 // merge.
 func (s *Store) MergeConflicts(ctx context.Context, id int64) ([]storage.MergeConflict, error) {
-	rows, err := s.pool.Query(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message, detail
+	return mergeConflicts(ctx, s.pool, id)
+}
+
+// ConflictReport is MergeConflicts of the upload's changeset on its
+// transaction (storage.StageTx).
+func (t *stageTx) ConflictReport(ctx context.Context) ([]storage.MergeConflict, error) {
+	return mergeConflicts(ctx, t.tx, t.cs.ID)
+}
+
+func mergeConflicts(ctx context.Context, db dbtx, id int64) ([]storage.MergeConflict, error) {
+	rows, err := db.Query(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message, detail
 		FROM merge_conflicts WHERE changeset_id = $1 ORDER BY elem_type, elem_id, kind`, id)
 	if err != nil {
 		return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)

@@ -176,7 +176,17 @@ func writeConflicts(ctx context.Context, tx *sql.Tx, id int64, conflicts []stora
 // MergeConflicts returns the report of the changeset's last conflicted
 // merge.
 func (s *Store) MergeConflicts(ctx context.Context, id int64) ([]storage.MergeConflict, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message, detail
+	return mergeConflicts(ctx, s.reader, id)
+}
+
+// ConflictReport is MergeConflicts of the upload's changeset on its
+// transaction (storage.StageTx).
+func (t *stageTx) ConflictReport(ctx context.Context) ([]storage.MergeConflict, error) {
+	return mergeConflicts(ctx, t.tx, t.cs.ID)
+}
+
+func mergeConflicts(ctx context.Context, db dbtx, id int64) ([]storage.MergeConflict, error) {
+	rows, err := db.QueryContext(ctx, `SELECT elem_type, elem_id, kind, base_version, current_version, parent_id, message, detail
 		FROM merge_conflicts WHERE changeset_id = ? ORDER BY elem_type, elem_id, kind`, id)
 	if err != nil {
 		return nil, fmt.Errorf("conflicts of changeset %d: %w", id, err)

@@ -444,6 +444,12 @@ func (t *memStageTx) Pending() storage.PendingReader {
 	return &memPending{s: t.memStore, author: t.raw.UID, pending: t.pending, versions: t.versions, locked: true}
 }
 
+// ConflictReport reads under the lock Stage holds (memStore's
+// MergeConflicts would take it again).
+func (t *memStageTx) ConflictReport(ctx context.Context) ([]storage.MergeConflict, error) {
+	return cloneConflicts(t.ed.merging.conflicts[t.raw.ID]), nil
+}
+
 func (t *memStageTx) AllocateIDs(ctx context.Context, typ osmdata.ElementType, n int) ([]int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
