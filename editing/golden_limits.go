@@ -10,6 +10,7 @@ const (
 	ErrBodyTooSlow                                    //
 	ErrTooManyOpenChangesets                          // limit
 	ErrTooManyTags                                    // limit
+	ErrTooManyIDs                                     // parameter, count, limit
 )
 
 func init() {
@@ -41,5 +42,12 @@ var limitsGolden = map[ErrorKind]GoldenText{
 		Status: http.StatusBadRequest, Text: "OSM element exceeds limit of %d tags",
 		Source: "cgimap include/cgimap/api06/changeset_upload/osmobject.hpp OSMObject::is_valid; status in " +
 			"test/test_parse_osmchange_xml_input.cpp \"Create node, tags >= max tags\"",
+	},
+	ErrTooManyIDs: {
+		Status: http.StatusBadRequest,
+		Text:   "The parameter %s lists %d elements, more than the limit of %d in one request",
+		Source: "geocommuns: neither cgimap (src/api06/handler_utils.cpp parse_id_list_params) nor " +
+			"openstreetmap-website (NodesController#index) bounds the list; on openstreetmap.org the web server's " +
+			"request line (Apache LimitRequestLine, 8190 bytes) does, which fits fewer distinct ids than our limit",
 	},
 }

@@ -42,6 +42,12 @@ type overlay struct {
 	pending storage.PendingReader
 }
 
+// ElementVersions reads the authoritative versions in bulk, as
+// ElementVersion does one (storage.VersionsReader).
+func (o *overlay) ElementVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
+	return storage.ElementVersions(ctx, o.Reader, t, versions)
+}
+
 // pendingByID reads the pending changes of ids, keyed by id.
 func (o *overlay) pendingByID(ctx context.Context, t osmdata.ElementType, ids []int64) (map[int64]*osmdata.Element, error) {
 	if len(ids) == 0 {

@@ -335,6 +335,9 @@ func multiRoute(t osmdata.ElementType, param string, missing errorKind) func(*AP
 		if len(items) == 0 {
 			return nil, newError(missing)
 		}
+		if len(items) > MaxMultiFetchIDs {
+			return nil, newError(editing.ErrTooManyIDs, param, len(items), MaxMultiFetchIDs)
+		}
 		return multiQuery{typ: t, items: items}, nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -73,6 +74,36 @@ func (q queries) ElementVersion(ctx context.Context, t osmdata.ElementType, id i
 		return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, storage.ErrRedacted)
 	}
 	return els[0], nil
+}
+
+// ElementVersions returns the named versions that exist and are not
+// redacted, by id and version, in one statement
+// (storage.VersionsReader).
+func (q queries) ElementVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
+	if err := checkType(t); err != nil {
+		return nil, err
+	}
+	if len(versions) == 0 {
+		return nil, nil
+	}
+	ids, vs := make([]int64, len(versions)), make([]int32, len(versions))
+	for i, v := range versions {
+		if v.Version < 0 || v.Version > math.MaxInt32 {
+			continue // no such version: id 0 matches nothing either
+		}
+		ids[i], vs[i] = v.ID, int32(v.Version)
+	}
+	rows, err := q.db.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+		WHERE (id, version) IN (SELECT * FROM unnest($1::bigint[], $2::integer[]))
+			AND NOT `+redactedColumn(t, tableOf[t])+` ORDER BY id, version`, ids, vs)
+	if err != nil {
+		return nil, fmt.Errorf("%d versions of %ss: %w", len(versions), t, err)
+	}
+	els, err := collectElements(rows, t)
+	if err != nil {
+		return nil, fmt.Errorf("%d versions of %ss: %w", len(versions), t, err)
+	}
+	return els, nil
 }
 
 // History returns every version of an element but the redacted ones,

@@ -90,6 +90,37 @@ func (qs queries) ElementVersion(ctx context.Context, t osmdata.ElementType, id 
 	return els[0], nil
 }
 
+// ElementVersions returns the named versions that exist and are not
+// redacted, by id and version, in one statement
+// (storage.VersionsReader); the list travels as one JSON array of
+// [id, version] pairs.
+func (qs queries) ElementVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
+	tbl, err := table(t)
+	if err != nil || len(versions) == 0 {
+		return nil, err
+	}
+	b := make([]byte, 0, 24*len(versions))
+	b = append(b, '[')
+	for i, v := range versions {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "[%d,%d]", v.ID, v.Version)
+	}
+	b = append(b, ']')
+	rows, err := qs.db.QueryContext(ctx, "SELECT "+columns(t, "")+" FROM "+tbl+
+		" WHERE (id, version) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))"+
+		" AND NOT "+redactedColumn(t, tbl)+" ORDER BY id, version", string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%d versions of %ss: %w", len(versions), t, err)
+	}
+	els, err := scanElements(rows, t)
+	if err != nil {
+		return nil, fmt.Errorf("%d versions of %ss: %w", len(versions), t, err)
+	}
+	return els, nil
+}
+
 // History returns every version of an element but the redacted ones,
 // oldest first.
 func (qs queries) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
