@@ -22,6 +22,35 @@ import (
 // maxBlobSize is osmpbf's and the format's limit on a block's data.
 const maxBlobSize = 32 << 20
 
+// checkBlobRawSize refuses a zlib blob (header or data) whose declared
+// raw_size is at or over the format's limit ("MUST be less than 32 MiB",
+// OSM wiki, PBF Format): osmpbf allocates raw_size and a tenth more
+// before it inflates a single byte, so a block of a few bytes asked for
+// gigabytes, and over about 1.95 GB the int32 sum overflowed and
+// makeslice panicked in the decoder's goroutine, killing the process. A raw blob's raw_size is not used (osmpbf takes the raw
+// bytes as they are), nor is that of a blob that is not protobuf (osmpbf
+// refuses it by itself).
+func checkBlobRawSize(blob []byte) error {
+	var rawSize int32
+	var hasRaw, hasZlib bool
+	err := eachField(blob, func(num protowire.Number, typ protowire.Type, _ []byte, scalar uint64) error {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			hasRaw = true
+		case num == 2 && typ == protowire.VarintType:
+			// int32: the low 32 bits of the varint; the last one wins.
+			rawSize = int32(scalar)
+		case num == 3 && typ == protowire.BytesType:
+			hasZlib = true
+		}
+		return nil
+	})
+	if err != nil || hasRaw || !hasZlib || rawSize < maxBlobSize {
+		return nil
+	}
+	return fmt.Errorf("its Blob declares a raw_size of %d bytes, and the PBF format allows an uncompressed block less than %d (32 MiB)", rawSize, maxBlobSize)
+}
+
 // checkDataBlock checks an OSMData blob. Blobs osmpbf refuses by itself
 // (unknown compression, a size that does not match) pass: its own error
 // says why.

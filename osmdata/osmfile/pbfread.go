@@ -172,7 +172,7 @@ type blockTracker struct {
 	state  int    // 0: in length prefix, 1: in BlobHeader, 2: in blob data
 	need   int64  // bytes left in the current part
 	buf    []byte // length prefix or BlobHeader being collected
-	blob   []byte // the data block being collected, for checkDataBlock
+	blob   []byte // the blob being collected, for checkBlobRawSize and checkDataBlock
 	check  bool   // whether the blob being collected is a data block
 	broken bool   // framing unreadable; the decoder reports why
 	err    error  // a block withheld from the decoder, for good
@@ -256,18 +256,17 @@ func (t *blockTracker) follow(p []byte) (int, error) {
 			}
 		case 2:
 			k := min(t.need, int64(len(rest)))
-			if t.check {
-				t.blob = append(t.blob, rest[:k]...)
-			}
+			t.blob = append(t.blob, rest[:k]...)
 			t.off += k
 			t.need -= k
 			passed += int(k)
 			if t.need == 0 {
 				t.state = 0
-				if !t.check {
-					break
+				err := checkBlobRawSize(t.blob)
+				if err == nil && t.check {
+					err = checkDataBlock(t.blob)
 				}
-				if err := checkDataBlock(t.blob); err != nil {
+				if err != nil {
 					t.err = err
 					return passed - 1, t.err
 				}
