@@ -39,7 +39,25 @@ func ValidateDisplayName(name string) error {
 	case strings.ContainsFunc(name, unicode.IsControl):
 		return errors.New("the display name may not contain control characters")
 	}
-	return nil
+	// A new account has no id yet (the store allocates it), so no name
+	// of a deleted account's form can be its own.
+	return CheckPseudonym(name, 0)
+}
+
+// CheckPseudonym refuses name for the account uid when it has the form
+// deleted accounts are renamed to (storage.Pseudonym, user_ID) and is
+// not uid's own: otherwise a live account could pass for a deleted one
+// in every changeset, version and discussion. Names are unique up to
+// case and leading zeros read the same, so "User_012" is user_12's.
+func CheckPseudonym(name string, uid int64) error {
+	if uid > 0 && name == storage.Pseudonym(uid) {
+		return nil
+	}
+	prefix, digits := name[:min(len(name), len("user_"))], name[min(len(name), len("user_")):]
+	if !strings.EqualFold(prefix, "user_") || digits == "" || strings.ContainsFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) {
+		return nil
+	}
+	return fmt.Errorf("the display name %q is reserved: deleted accounts are renamed user_ID, and this would read as one of them", name)
 }
 
 // NewUser is what `geocommuns user add` asks for.
