@@ -20,6 +20,14 @@ import (
 // batch, where the positions at merge time would take a history lookup
 // per node. A way whose untouched nodes have moved since is judged where
 // they are now.
+//
+// A redacted version comes withheld (osmdata.Element.Redacted): no
+// position, nodes or members, its coordinates reading 0,0. It places
+// nothing anywhere, so an element is judged by its other version in the
+// merge; an element whose versions in the merge are all withheld cannot
+// be placed, and its merge is sent to every box, as the change it is
+// (its content withheld), rather than lost to a subscriber whose box it
+// may be in.
 type boxFilter struct {
 	box    osmdata.Box
 	source Source
@@ -30,7 +38,7 @@ func (f *boxFilter) match(ctx context.Context, merges []changes.Merge) ([]bool, 
 	out := make([]bool, len(merges))
 	var undecided []int
 	for i := range merges {
-		if f.nodesTouch(&merges[i]) {
+		if f.nodesTouch(&merges[i]) || slices.ContainsFunc(merges[i].Elements, withheldEntirely) {
 			out[i] = true
 		} else if hasWaysOrRelations(&merges[i]) {
 			undecided = append(undecided, i)
@@ -102,10 +110,10 @@ func (f *boxFilter) nodesTouch(m *changes.Merge) bool {
 		if c.New.Type != osmdata.Node {
 			continue
 		}
-		if c.Old != nil && c.Old.Visible && f.box.Contains(c.Old.Lat, c.Old.Lon) {
+		if c.Old != nil && placed(c.Old) && f.box.Contains(c.Old.Lat, c.Old.Lon) {
 			return true
 		}
-		if c.New.Visible && f.box.Contains(c.New.Lat, c.New.Lon) {
+		if placed(&c.New) && f.box.Contains(c.New.Lat, c.New.Lon) {
 			return true
 		}
 	}
@@ -116,7 +124,7 @@ func (f *boxFilter) geometryTouches(m *changes.Merge, currentWays, currentNodes 
 	local := mergedVersions(m)
 	nodeIn := func(id int64) bool {
 		for _, e := range local[osmdata.Key{Type: osmdata.Node, ID: id}] {
-			if e.Visible && f.box.Contains(e.Lat, e.Lon) {
+			if placed(e) && f.box.Contains(e.Lat, e.Lon) {
 				return true
 			}
 		}
@@ -155,6 +163,15 @@ func (f *boxFilter) geometryTouches(m *changes.Merge, currentWays, currentNodes 
 		}
 	}
 	return false
+}
+
+// placed says whether a node version has a position: visible, and not
+// withheld.
+func placed(e *osmdata.Element) bool { return e.Visible && !e.Redacted }
+
+// withheldEntirely says whether every version of the change is withheld.
+func withheldEntirely(c changes.ElementChange) bool {
+	return c.New.Redacted && (c.Old == nil || c.Old.Redacted)
 }
 
 func hasWaysOrRelations(m *changes.Merge) bool {
