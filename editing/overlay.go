@@ -42,10 +42,10 @@ type overlay struct {
 	pending storage.PendingReader
 }
 
-// ElementVersions reads the authoritative versions in bulk, as
+// NamedVersions reads the authoritative versions in bulk, as
 // ElementVersion does one (storage.VersionsReader).
-func (o *overlay) ElementVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
-	return storage.ElementVersions(ctx, o.Reader, t, versions)
+func (o *overlay) NamedVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
+	return storage.ReadNamedVersions(ctx, o.Reader, t, versions)
 }
 
 // pendingByID reads the pending changes of ids, keyed by id.

@@ -18,17 +18,17 @@ type IDVersion struct {
 // for the multi-fetch calls' IDvVERSION items, as cgimap reads them (one
 // statement per type, select_historical_nodes and its siblings).
 type VersionsReader interface {
-	// ElementVersions returns the named versions of elements of type t
+	// NamedVersions returns the named versions of elements of type t
 	// that exist and are not redacted, sorted by id then version; the
 	// others are left out. One statement whatever the number named.
-	ElementVersions(ctx context.Context, t osmdata.ElementType, versions []IDVersion) ([]osmdata.Element, error)
+	NamedVersions(ctx context.Context, t osmdata.ElementType, versions []IDVersion) ([]osmdata.Element, error)
 }
 
-// ElementVersions reads versions through r's VersionsReader when it has
+// ReadNamedVersions reads versions through r's VersionsReader when it has
 // one, and one ElementVersion each otherwise (a Reader of tests).
-func ElementVersions(ctx context.Context, r Reader, t osmdata.ElementType, versions []IDVersion) ([]osmdata.Element, error) {
+func ReadNamedVersions(ctx context.Context, r Reader, t osmdata.ElementType, versions []IDVersion) ([]osmdata.Element, error) {
 	if vr, ok := r.(VersionsReader); ok {
-		return vr.ElementVersions(ctx, t, versions)
+		return vr.NamedVersions(ctx, t, versions)
 	}
 	var out []osmdata.Element
 	for _, v := range versions {

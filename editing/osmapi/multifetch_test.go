@@ -26,9 +26,9 @@ func (c *versionReads) ElementVersion(ctx context.Context, t osmdata.ElementType
 	return c.Store.ElementVersion(ctx, t, id, version)
 }
 
-func (c *versionReads) ElementVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
+func (c *versionReads) NamedVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
 	c.bulk.Add(1)
-	return storage.ElementVersions(ctx, c.Store, t, versions)
+	return c.Store.(storage.VersionsReader).NamedVersions(ctx, t, versions)
 }
 
 // TestMultiFetchBounds: a multi-fetch lists at most MaxMultiFetchIDs
@@ -40,6 +40,9 @@ func TestMultiFetchBounds(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			store := b.open(t)
 			loadDataset(t, store)
+			if _, ok := store.(storage.VersionsReader); !ok {
+				t.Fatalf("the %s store reads named versions one by one", b.name)
+			}
 			reads := &versionReads{Store: store}
 			srv := httptest.NewServer(newMux(&API{Reader: reads}))
 			defer srv.Close()

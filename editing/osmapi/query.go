@@ -182,7 +182,7 @@ func (q multiQuery) run(ctx context.Context, r storage.Reader) (*document, error
 	// (and ways, relations) does: one statement whatever their number. A
 	// redacted version is not there for a multi-fetch (cgimap reads
 	// unredacted versions only).
-	found, err := storage.ElementVersions(ctx, r, q.typ, versions)
+	found, err := storage.ReadNamedVersions(ctx, r, q.typ, versions)
 	if err != nil {
 		return nil, fmt.Errorf("read %d versions of %ss: %w", len(versions), q.typ, err)
 	}

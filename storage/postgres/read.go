@@ -76,10 +76,14 @@ func (q queries) ElementVersion(ctx context.Context, t osmdata.ElementType, id i
 	return els[0], nil
 }
 
-// ElementVersions returns the named versions that exist and are not
+// The Store and an upload's transaction read named versions in bulk
+// (the Store's ElementVersions is storage.ChangeFeed's, another read).
+var _ storage.VersionsReader = (*Store)(nil)
+
+// NamedVersions returns the named versions that exist and are not
 // redacted, by id and version, in one statement
 // (storage.VersionsReader).
-func (q queries) ElementVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
+func (q queries) NamedVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return nil, err
 	}

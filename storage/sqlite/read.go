@@ -90,11 +90,15 @@ func (qs queries) ElementVersion(ctx context.Context, t osmdata.ElementType, id 
 	return els[0], nil
 }
 
-// ElementVersions returns the named versions that exist and are not
+// The Store and an upload's transaction read named versions in bulk
+// (the Store's ElementVersions is storage.ChangeFeed's, another read).
+var _ storage.VersionsReader = (*Store)(nil)
+
+// NamedVersions returns the named versions that exist and are not
 // redacted, by id and version, in one statement
 // (storage.VersionsReader); the list travels as one JSON array of
 // [id, version] pairs.
-func (qs queries) ElementVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
+func (qs queries) NamedVersions(ctx context.Context, t osmdata.ElementType, versions []storage.IDVersion) ([]osmdata.Element, error) {
 	tbl, err := table(t)
 	if err != nil || len(versions) == 0 {
 		return nil, err
