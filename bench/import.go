@@ -109,7 +109,10 @@ func importOne(ctx context.Context, env *environment, b backend, rel string) (Re
 		PeakMB: peak, Series: "import", Size: n,
 		Note: fmt.Sprintf("%d elements in %.2fs, COPY %.2fs: import takes %.2fx the COPY's time", want.total(), elapsed.Seconds(), baseline.Seconds(), timeRatio),
 	}
-	if b.name() == "postgres" {
+	// The target is Delaware's import; Andorra's is read from a
+	// .bz2, whose decompression alone outweighs its COPY, and is a point
+	// on the curve only.
+	if b.name() == "postgres" && rel == delawareFile {
 		r.Target = fmt.Sprintf("time within %.0fx of COPY", importTargetRatio)
 		r.Met = boolPtr(timeRatio <= importTargetRatio)
 	}
