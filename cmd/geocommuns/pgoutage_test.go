@@ -123,15 +123,22 @@ func testRestartUnderLoad(t *testing.T, stopMode string) {
 	// The writers wait out the outage inside their changesets: this one
 	// opens changesets and closes them empty, so that opening one meets
 	// the outage too (and the open changesets stay under the per-user
-	// limit).
+	// limit). The closes, which wait out the outage, run beside the
+	// opening, so that a close waiting cannot keep the opener from
+	// meeting the outage.
 	opener := &outageWriter{mapper: mappers[nWriters-1], base: srv.base, calls: calls, nth: nWriters - 1}
 	var emptyClosed []int64
+	toClose := make(chan int64, 4096)
 	load.Go(func() {
+		defer close(toClose)
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(20 * time.Millisecond):
+			}
+			if len(toClose) > 50 {
+				continue // the closes lag: stay far under the open changesets' limit
 			}
 			c := calls.do(srv.base, "create", http.MethodPut, "/api/0.6/changeset/create", opener.mapper.token,
 				`<osm><changeset><tag k="comment" v="opened during the outage"/></changeset></osm>`)
@@ -143,9 +150,14 @@ func testRestartUnderLoad(t *testing.T, stopMode string) {
 				t.Errorf("changeset create: %q: %v", c.body, err)
 				return
 			}
+			toClose <- cs
+		}
+	})
+	load.Go(func() {
+		for cs := range toClose {
 			if _, err := opener.step(nil, "close", http.MethodPut, fmt.Sprintf("/api/0.6/changeset/%d/close", cs), "", true); err != nil {
 				t.Errorf("opener: %v", err)
-				return
+				continue
 			}
 			emptyClosed = append(emptyClosed, cs)
 		}
