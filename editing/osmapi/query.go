@@ -37,7 +37,14 @@ type query interface {
 
 // newDocument orders elements as cgimap writes them.
 func newDocument(elements ...[]osmdata.Element) *document {
-	var all []osmdata.Element
+	// Sized once: appending tens of thousands of elements to an empty
+	// slice reallocated and copied it over and over, a tenth of the Go
+	// time of a 50,000-node map call (bench map).
+	n := 0
+	for _, els := range elements {
+		n += len(els)
+	}
+	all := make([]osmdata.Element, 0, n)
 	for _, els := range elements {
 		all = append(all, els...)
 	}

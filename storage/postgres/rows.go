@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -177,6 +178,13 @@ func collectElements(rows pgx.Rows, t osmdata.ElementType) ([]osmdata.Element, e
 		e, err := s.scan(rows)
 		if err != nil {
 			return nil, err
+		}
+		if len(out) == cap(out) {
+			// Doubled: append grows a large slice by a quarter at a
+			// time, which for the 50,000 nodes of a large map call
+			// allocated and copied the elements about five times over
+			// (bench map).
+			out = slices.Grow(out, max(len(out), 64))
 		}
 		out = append(out, e)
 	}
