@@ -190,6 +190,10 @@ func anchorClause(r Result) string {
 	case strings.HasPrefix(r.Scenario, "import") && r.Unit == "el/s" && r.Value > 0:
 		return fmt.Sprintf("osm2pgsql's published import rate is %.0fk nodes/s, this is %.2f× that (counting every element, not nodes only)",
 			osm2pgsqlNodesPerSecond/1000, r.Value/osm2pgsqlNodesPerSecond)
+	case strings.HasPrefix(r.Scenario, "map") && r.Metric == "µs per returned node" && r.Value > 0:
+		cgimapPerNode := cgimapMapCallMS * 1000 / cgimapMapCallNodes
+		return fmt.Sprintf("cgimap's database time alone is %.1f µs per node (%.0f ms for %s nodes); this is %.2f× that, end to end",
+			cgimapPerNode, cgimapMapCallMS, formatCount(cgimapMapCallNodes), r.Value/cgimapPerNode)
 	case (r.Series == "map" || strings.HasPrefix(r.Scenario, "map")) && isTime(r.Unit):
 		t, _ := secondsPer(r.Unit)
 		msValue := r.Value * t * 1000

@@ -126,7 +126,12 @@ func latencyPlot(dir, name string, rows []Result) (plotFile, error) {
 	p.Legend.Top, p.Legend.Left = true, true
 	var lines []any
 	for _, r := range rows {
-		lines = append(lines, fmt.Sprintf("%s: %s (%d)", r.Backend, strings.TrimSuffix(r.Metric, " p50"), len(r.Samples)), cdf(r.Samples, zeroAt))
+		label := strings.TrimSuffix(r.Metric, " p50")
+		if r.Series != "" && r.Scenario != r.Series {
+			// One plot for the sizes of a series: say which size.
+			label = r.Scenario + ", " + label
+		}
+		lines = append(lines, fmt.Sprintf("%s: %s (%d)", r.Backend, label, len(r.Samples)), cdf(r.Samples, zeroAt))
 	}
 	if err := plotutil.AddLines(p, lines...); err != nil {
 		return plotFile{}, fmt.Errorf("plot %s: %w", name, err)
