@@ -126,10 +126,11 @@ func latencyPlot(dir, name string, rows []Result) (plotFile, error) {
 	p.Legend.Top, p.Legend.Left = true, true
 	var lines []any
 	for _, r := range rows {
-		label := strings.TrimSuffix(r.Metric, " p50")
+		// The samples are every call, not the percentile the row names.
+		label := strings.TrimSuffix(strings.TrimSuffix(r.Metric, "p50"), " ")
 		if r.Series != "" && r.Scenario != r.Series {
 			// One plot for the sizes of a series: say which size.
-			label = r.Scenario + ", " + label
+			label = strings.TrimSuffix(r.Scenario+", "+label, ", ")
 		}
 		lines = append(lines, fmt.Sprintf("%s: %s (%d)", r.Backend, label, len(r.Samples)), cdf(r.Samples, zeroAt))
 	}
