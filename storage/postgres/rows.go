@@ -173,9 +173,19 @@ func (s *elementScanner) scan(rows pgx.Rows) (osmdata.Element, error) {
 func collectElements(rows pgx.Rows, t osmdata.ElementType) ([]osmdata.Element, error) {
 	defer rows.Close()
 	s := newElementScanner(t)
+	var nodes *nodeDecoder
+	if t == osmdata.Node {
+		nodes = newNodeDecoder(rows)
+	}
 	var out []osmdata.Element
 	for rows.Next() {
-		e, err := s.scan(rows)
+		var e osmdata.Element
+		var err error
+		if nodes != nil {
+			e, err = nodes.decode(rows.RawValues())
+		} else {
+			e, err = s.scan(rows)
+		}
 		if err != nil {
 			return nil, err
 		}
