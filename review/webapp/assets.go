@@ -24,8 +24,10 @@ func distFS() fs.FS {
 }
 
 // pageHeaders are set on the pages: no framing (a framed page could be
-// driven by clicks and keys into a decision), no guessing of types.
-func pageHeaders(h http.Header) {
+// driven by clicks and keys into a decision), no guessing of types, and
+// the content security policy (csp.go).
+func (a *App) pageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", a.csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
@@ -40,7 +42,7 @@ func (a *App) index(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	pageHeaders(h)
+	a.pageHeaders(h)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	_, _ = w.Write(page)
@@ -55,7 +57,7 @@ func (a *App) assets() http.Handler {
 			writeError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
 			return
 		}
-		pageHeaders(w.Header())
+		a.pageHeaders(w.Header())
 		if strings.HasPrefix(r.URL.Path, "/review/assets/") {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/geocommuns/geocommuns/server/servetest"
 )
@@ -86,6 +87,24 @@ func (b *browser) record(format string, args ...any) {
 	b.console = append(b.console, fmt.Sprintf(format, args...))
 }
 
+// cspListener reports the page's Content-Security-Policy violations.
+const cspListener = `document.addEventListener('securitypolicyviolation', e =>
+  console.error('CSP violation: ' + e.effectiveDirective + ' refused ' + e.blockedURI + ' (' + e.sourceFile + ':' + e.lineNumber + ')'));`
+
+// cspViolations returns the violations the browser's tabs reported.
+func (b *browser) cspViolations() []string {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var found []string
+	for _, line := range b.console {
+		if strings.Contains(line, "CSP violation:") {
+			found = append(found, line)
+		}
+	}
+	return found
+}
+
 // tab is one tab of the browser, for one person.
 type tab struct {
 	t   *testing.T
@@ -113,6 +132,12 @@ func (b *browser) newTab(who string) *tab {
 		UserAgent: userAgent, AcceptLanguage: b.language + "," + primary,
 	}); err != nil {
 		b.t.Fatalf("set the language of %s's tab: %v", who, err)
+	}
+	// Each Content-Security-Policy violation goes to the console, where
+	// cspViolations finds it: a policy that blocks what the app needs
+	// leaves a page quietly broken.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener}); err != nil {
+		b.t.Fatalf("listen for CSP violations in %s's tab: %v", who, err)
 	}
 	messages := chromedp.Console(ctx)
 	go func() {
@@ -354,4 +379,28 @@ func catalog(t *testing.T, language string) map[string]string {
 	}
 	walk("", tree)
 	return flat
+}
+
+// checkPolicyInForce checks that the pages ran under their
+// Content-Security-Policy without one violation, then that the policy is
+// in force and heard: an image from another origin is refused.
+func (b *browser) checkPolicyInForce(tb *tab) {
+	tb.t.Helper()
+	if v := b.cspViolations(); len(v) > 0 {
+		tb.t.Errorf("the pages broke their Content-Security-Policy:\n%s", strings.Join(v, "\n"))
+	}
+	eval[bool](tb, `(() => { const i = new Image(); i.src = 'http://192.0.2.1/elsewhere.png'; document.body.append(i); return true })()`)
+	deadline := time.Now().Add(pageTimeout)
+	for {
+		for _, v := range b.cspViolations() {
+			if strings.Contains(v, "img-src refused http://192.0.2.1/elsewhere.png") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.t.Errorf("an image from another origin was not refused by the page's Content-Security-Policy")
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -122,6 +122,7 @@ func TestReviewInBrowser(t *testing.T) {
 	if bob := readChangeset(t, rs.srv, rs.bob.ID); bob.ReviewState != "submitted" {
 		t.Errorf("bob's changeset %d, which nobody decided, is %q", rs.bob.ID, bob.ReviewState)
 	}
+	b.checkPolicyInForce(rita)
 }
 
 func TestReviewRejectInFrench(t *testing.T) {
@@ -169,6 +170,7 @@ func TestReviewRejectInFrench(t *testing.T) {
 	if lang := eval[string](alice, `document.documentElement.lang`); lang != "fr" {
 		t.Errorf(`alice's page: <html lang=%q>, want "fr"`, lang)
 	}
+	b.checkPolicyInForce(alice)
 }
 
 var placeholder = regexp.MustCompile(`\{[^}]*\}`)

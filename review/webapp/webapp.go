@@ -55,6 +55,7 @@ type Config struct {
 type App struct {
 	cfg      Config
 	sessions *sessions
+	csp      string // the pages' Content-Security-Policy
 }
 
 // New returns the web app under cfg; Register mounts it.
@@ -71,7 +72,8 @@ func New(cfg Config) *App {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &App{cfg: cfg, sessions: &sessions{accounts: cfg.Store, lifespan: cfg.SessionLifespan, secure: cfg.SecureCookies}}
+	return &App{cfg: cfg, sessions: &sessions{accounts: cfg.Store, lifespan: cfg.SessionLifespan, secure: cfg.SecureCookies},
+		csp: contentSecurityPolicy(cfg.Basemap)}
 }
 
 // Register mounts the pages at /review/ and the JSON routes at

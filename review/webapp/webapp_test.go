@@ -261,6 +261,50 @@ func TestSecureCookiesAndBasemap(t *testing.T) {
 	if status != http.StatusOK || json.Unmarshal([]byte(body), &cfg) != nil || cfg["basemap"] != tiles || cfg["attribution"] != "IGN" {
 		t.Errorf("config: %d %s, want the basemap %s credited to IGN", status, body, tiles)
 	}
+
+	// The pages may fetch and draw the basemap's tiles, from its origin
+	// only; a server without a basemap names no origin but its own.
+	checkPolicy(t, s.base, "https://data.geopf.fr")
+	plain := newAPISite(t, backends[0].open(t), gcserver.Config{}, map[string]auth.Role{"rita": auth.RoleReviewer})
+	checkPolicy(t, plain.base, "")
+}
+
+// checkPolicy checks the Content-Security-Policy of the page: scripts and styles from the server alone, tiles (images and
+// fetches) from the server and tileOrigin.
+func checkPolicy(t *testing.T, base, tileOrigin string) {
+	t.Helper()
+	tiles := ""
+	if tileOrigin != "" {
+		tiles = " " + tileOrigin
+	}
+	want := map[string]string{
+		"default-src":     "'none'",
+		"script-src":      "'self'",
+		"style-src":       "'self'",
+		"img-src":         "'self' data: blob:" + tiles,
+		"connect-src":     "'self'" + tiles,
+		"worker-src":      "blob:",
+		"frame-ancestors": "'none'",
+		"base-uri":        "'none'",
+	}
+	for _, path := range []string{"/review/"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		directives := map[string]string{}
+		for _, d := range strings.Split(resp.Header.Get("Content-Security-Policy"), ";") {
+			name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+			directives[name] = value
+		}
+		for name, value := range want {
+			if directives[name] != value {
+				t.Errorf("GET %s: Content-Security-Policy %s %q, want %q (policy %q)", path, name, directives[name], value,
+					resp.Header.Get("Content-Security-Policy"))
+			}
+		}
+	}
 }
 
 func testCSRF(t *testing.T, s *apiSite, edit int64) {

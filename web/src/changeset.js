@@ -236,7 +236,7 @@ function renderLegend() {
     'ul',
     { class: 'legend' },
     [...layerGroups].reverse().map((group) =>
-      h('li', {}, h('span', { class: `swatch swatch-${group}`, style: `--swatch: ${groupColor(group)}` }), t(`legend.${group}`)),
+      h('li', {}, h('span', { class: `swatch swatch-${group}`, style: { '--swatch': groupColor(group) } }), t(`legend.${group}`)),
     ),
   );
 }

@@ -2,7 +2,9 @@
 // names, comments and tag values from the server can never inject markup.
 
 /**
- * Creates an element. Attributes: "class", "dataset" (an object), "on<event>"
+ * Creates an element. Attributes: "class", "dataset" (an object), "style" (an
+ * object of CSS properties, custom ones included, set through the CSSOM: the
+ * pages' Content-Security-Policy refuses style attributes), "on<event>"
  * (a listener), DOM properties listed in domProperties, the rest as attributes;
  * null, undefined and false attributes are left out. Children are nodes or text.
  */
@@ -14,6 +16,8 @@ export function h(tag, attributes = {}, ...children) {
       element.className = Array.isArray(value) ? value.filter(Boolean).join(' ') : value;
     } else if (name === 'dataset') {
       Object.assign(element.dataset, value);
+    } else if (name === 'style') {
+      for (const [property, v] of Object.entries(value)) element.style.setProperty(property, v);
     } else if (name.startsWith('on') && typeof value === 'function') {
       element.addEventListener(name.slice(2), value);
     } else if (domProperties.has(name)) {
