@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/geocommuns/geocommuns/server/servetest"
+	"github.com/geocommuns/geocommuns/storage/postgres/pgtest"
 )
 
 // The limits this test configures: small, so that each over-the-limit
@@ -44,12 +45,38 @@ const limitsSafetyTimeout = time.Minute
 // limit (or just under it) and checks the status and the message a
 // client sees, and that a refused request left the user's changesets and
 // their changes as they were.
+//
+// It runs on both backends: the doors are the server's, but the open
+// changesets are counted in the store and a refusal must leave each
+// store as it was.
 func TestEveryLimitAnswersItsStatusAndWritesNothing(t *testing.T) {
 	bin := servetest.Binary(t)
-	data := filepath.Join(t.TempDir(), "data")
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			var store []string
+			switch backend {
+			case "sqlite":
+				store = []string{"--data", filepath.Join(t.TempDir(), "data")}
+			case "postgres":
+				cfg := pgtest.Config(t)
+				store = []string{"--postgres", cfg.URL, "--schema", cfg.Schema}
+			}
+			checkEveryLimit(t, bin, store)
+		})
+	}
+
+	// Capabilities announce openstreetmap.org's limits on a server left
+	// at its defaults.
+	defaults := servetest.Start(t, bin, "--data", filepath.Join(t.TempDir(), "defaults"))
+	checkLimitsInCapabilities(t, defaults.Base, 32000)
+}
+
+// checkEveryLimit walks the rows against a server on store (its --data or
+// --postgres flags).
+func checkEveryLimit(t *testing.T, bin string, store []string) {
 	const user, password = "alice", "correct horse battery"
-	servetest.Run(t, bin, password+"\n", "user", "add", user, "--data", data, "--role", "contributor", "--password-stdin")
-	srv := servetest.Start(t, bin, "--data", data,
+	servetest.Run(t, bin, password+"\n", append([]string{"user", "add", user, "--role", "contributor", "--password-stdin"}, store...)...)
+	srv := servetest.Start(t, bin, append(store,
 		"--max-upload-bytes", strconv.Itoa(testMaxBytes),
 		"--max-inflate-ratio", strconv.Itoa(testMaxRatio),
 		"--max-xml-elements", strconv.Itoa(testMaxXMLElements),
@@ -57,7 +84,7 @@ func TestEveryLimitAnswersItsStatusAndWritesNothing(t *testing.T) {
 		"--max-relation-members", strconv.Itoa(testMaxMembers),
 		"--max-open-changesets", strconv.Itoa(testMaxOpenChangesets),
 		"--read-header-timeout", "1s",
-		"--body-read-timeout", "1s")
+		"--body-read-timeout", "1s")...)
 	c := &limitsClient{t: t, base: srv.Base, user: user, password: password}
 
 	cs := c.send(limitsRequest{method: "PUT", path: "/api/0.6/changeset/create", body: limitsChangesetBody("limits")}).wantOK()
@@ -239,11 +266,8 @@ func TestEveryLimitAnswersItsStatusAndWritesNothing(t *testing.T) {
 		}
 	}
 
-	// Capabilities announce the limits in force: those configured here,
-	// and openstreetmap.org's on a server left at its defaults.
+	// Capabilities announce the limits in force, those configured here.
 	checkLimitsInCapabilities(t, srv.Base, testMaxMembers)
-	defaults := servetest.Start(t, bin, "--data", filepath.Join(t.TempDir(), "defaults"))
-	checkLimitsInCapabilities(t, defaults.Base, 32000)
 }
 
 // checkLimitsInCapabilities checks the members per relation that the XML and
