@@ -43,8 +43,10 @@ const recoveryBound = time.Minute
 // and never a hang; once it is back the same process serves reads and
 // writes again, and its merge job, NATS relay and replication cutter
 // resume: every changeset closed merges, merge_seq and every element's
-// versions are gapless, every diffResult's element is in the dataset, and
-// no upload is half kept. Twice: a fast stop (every session ended with
+// versions are gapless, every diffResult's element is in the dataset, no
+// upload is half kept, and a Subscribe consumer whose stream the outage
+// ended (unavailable) and who resumed from its last merge_seq holds
+// every merge once, in order. Twice: a fast stop (every session ended with
 // 57P01, a clean shutdown) and an immediate one (the server's processes
 // killed, connections cut, crash recovery at the next start).
 func TestPostgresRestartUnderLoad(t *testing.T) {
@@ -83,6 +85,7 @@ func testRestartUnderLoad(t *testing.T, stopMode string) {
 	}
 	// Anonymous reads see it once merged.
 	waitMerged(t, connectSchema(t, dbURL, "public"), 1)
+	subscriber := startOutageSubscriber(t, srv.base)
 	var seedNode int64
 	for id := range mappers[0].nodes {
 		seedNode = id
@@ -227,6 +230,7 @@ func testRestartUnderLoad(t *testing.T, stopMode string) {
 	if err := db.QueryRow(ctx, `SELECT last_seq FROM replication_state`).Scan(&merges); err != nil {
 		t.Fatal(err)
 	}
+	subscriber.check(t, db, int64(merges), stopping, down, starting)
 	waitReplicated(t, db, merges)
 	published := readMerges(t, "nats://"+natsAddr, merges)
 	for i, mc := range published {
