@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"connectrpc.com/connect"
 
@@ -185,13 +186,23 @@ func (st *stream) markerAt(seq int64) error {
 	return nil
 }
 
-// storeError logs a failure of the store and answers Unavailable, which
-// clients retry from their last merge_seq; a cancelled stream is left
-// to Subscribe.
+// storeError answers a failure of the store. The database being away
+// (storage.IsUnavailable) is Unavailable with the Retry-After of every
+// other API, which clients retry from their last merge_seq, and a
+// warning; anything else is a failure of ours, Internal and an error in
+// the log, so that a lasting fault is not retried for ever as an outage.
+// A cancelled stream is left to Subscribe.
 func (s *Server) storeError(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return err
 	}
+	if storage.IsUnavailable(err) {
+		s.cfg.Logger.Warn("subscribe: "+what+": the store is unavailable", "err", err)
+		cerr := connect.NewError(connect.CodeUnavailable,
+			fmt.Errorf("%s: the database is unavailable; resume after the last merge_seq received", what))
+		cerr.Meta().Set("Retry-After", strconv.Itoa(storage.UnavailableRetryAfter))
+		return cerr
+	}
 	s.cfg.Logger.Error("subscribe: "+what, "err", err)
-	return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%s: the store failed; resume after the last merge_seq received", what))
+	return connect.NewError(connect.CodeInternal, fmt.Errorf("%s: internal error", what))
 }
