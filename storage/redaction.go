@@ -24,7 +24,9 @@ var (
 // Redaction hides one historical version from every read and feed (a
 // legal takedown): reads of it answer ErrRedacted, History leaves it
 // out, and ElementVersions gives it withheld (Withhold), so that feeds
-// keep every merge_seq and replication file but not its content.
+// keep every merge_seq and replication file but not its content. Only
+// administrators' reads (Operations.ElementVersionWithRedacted and
+// HistoryWithRedacted) still show it.
 type Redaction struct {
 	Version VersionKey
 	// RedactionID is the operator's reference of the takedown (OSM's
@@ -82,6 +84,17 @@ type Operations interface {
 	// Redactions returns the redactions of versions of these elements,
 	// by element in the order given, then by version.
 	Redactions(ctx context.Context, elements []osmdata.Key) ([]Redaction, error)
+	// ElementVersionWithRedacted is ElementVersion for an administrator
+	// deciding whether to unredact (openstreetmap-website's
+	// show_redactions for moderators): a redacted version comes whole,
+	// as it was before the redaction; ErrNotFound when it does not exist.
+	// The element's Redacted stays false, since osmdata gives that field
+	// to withheld content and this content is not withheld: Redactions
+	// says which versions are redacted.
+	ElementVersionWithRedacted(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error)
+	// HistoryWithRedacted is History with the redacted versions in their
+	// place, whole (as ElementVersionWithRedacted gives them).
+	HistoryWithRedacted(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error)
 	// DeleteAccount pseudonymizes an account: its display name becomes
 	// Pseudonym(uid) on the user, every version, changeset and pending
 	// change it made (uids stay, so history stays whole); its password,

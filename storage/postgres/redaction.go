@@ -135,6 +135,47 @@ func (s *Store) Redactions(ctx context.Context, elements []osmdata.Key) ([]stora
 	return out, nil
 }
 
+// ElementVersionWithRedacted returns one version, redacted or not, or
+// storage.ErrNotFound.
+func (s *Store) ElementVersionWithRedacted(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
+	if err := checkType(t); err != nil {
+		return osmdata.Element{}, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+		WHERE id = $1 AND version = $2`, id, version)
+	if err != nil {
+		return osmdata.Element{}, fmt.Errorf("%s %d v%d with redactions: %w", t, id, version, err)
+	}
+	els, err := collectElements(rows, t)
+	if err != nil {
+		return osmdata.Element{}, fmt.Errorf("%s %d v%d with redactions: %w", t, id, version, err)
+	}
+	if len(els) == 0 {
+		return osmdata.Element{}, fmt.Errorf("%s %d v%d with redactions: %w", t, id, version, storage.ErrNotFound)
+	}
+	return els[0], nil
+}
+
+// HistoryWithRedacted returns every version of an element, oldest first.
+func (s *Store) HistoryWithRedacted(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
+	if err := checkType(t); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
+		WHERE id = $1 ORDER BY version`, id)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, err)
+	}
+	els, err := collectElements(rows, t)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, err)
+	}
+	if len(els) == 0 {
+		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, storage.ErrNotFound)
+	}
+	return els, nil
+}
+
 // DeleteAccount pseudonymizes an account in one transaction. The
 // element tables have no index on user_id: renaming scans them, which
 // is acceptable for a rare administrative action.

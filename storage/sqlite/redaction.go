@@ -146,6 +146,47 @@ func (s *Store) Redactions(ctx context.Context, elements []osmdata.Key) ([]stora
 	return out, nil
 }
 
+// ElementVersionWithRedacted returns one version, redacted or not, or
+// storage.ErrNotFound.
+func (s *Store) ElementVersionWithRedacted(ctx context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
+	tbl, err := table(t)
+	if err != nil {
+		return osmdata.Element{}, err
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? AND version = ?", id, version)
+	if err != nil {
+		return osmdata.Element{}, fmt.Errorf("%s %d version %d with redactions: %w", t, id, version, err)
+	}
+	els, err := scanElements(rows, t)
+	if err != nil {
+		return osmdata.Element{}, fmt.Errorf("%s %d version %d with redactions: %w", t, id, version, err)
+	}
+	if len(els) == 0 {
+		return osmdata.Element{}, fmt.Errorf("%s %d version %d with redactions: %w", t, id, version, storage.ErrNotFound)
+	}
+	return els[0], nil
+}
+
+// HistoryWithRedacted returns every version of an element, oldest first.
+func (s *Store) HistoryWithRedacted(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
+	tbl, err := table(t)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? ORDER BY version", id)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, err)
+	}
+	els, err := scanElements(rows, t)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, err)
+	}
+	if len(els) == 0 {
+		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, storage.ErrNotFound)
+	}
+	return els, nil
+}
+
 // DeleteAccount pseudonymizes an account in one write transaction.
 func (s *Store) DeleteAccount(ctx context.Context, uid, adminID int64, reason string) (storage.Account, error) {
 	var a storage.Account

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -89,6 +90,31 @@ func (s *memStore) Redactions(_ context.Context, elements []osmdata.Key) ([]stor
 				out = append(out, r)
 			}
 		}
+	}
+	return out, nil
+}
+
+func (s *memStore) ElementVersionWithRedacted(_ context.Context, t osmdata.ElementType, id int64, version int) (osmdata.Element, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, e := range s.history[t][id] {
+		if e.Version == version {
+			return clone(e), nil
+		}
+	}
+	return osmdata.Element{}, fmt.Errorf("%s %d v%d: %w", t, id, version, storage.ErrNotFound)
+}
+
+func (s *memStore) HistoryWithRedacted(_ context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h := s.history[t][id]
+	if len(h) == 0 {
+		return nil, fmt.Errorf("%s %d: %w", t, id, storage.ErrNotFound)
+	}
+	out := make([]osmdata.Element, 0, len(h))
+	for _, e := range h {
+		out = append(out, clone(e))
 	}
 	return out, nil
 }

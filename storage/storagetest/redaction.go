@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 // current version cannot be redacted; an unredaction shows it again; each
 // action leaves an audit entry.
 func testRedactions(t *testing.T, open Opener) {
+	t.Run("AdministratorsRead", func(t *testing.T) { t.Parallel(); testAdministratorsReadRedacted(t, open) })
 	ctx := t.Context()
 	s := open(t)
 	admin := mustCreateAccount(t, s, "Ada Admin", "admin")
@@ -109,6 +111,80 @@ func testRedactions(t *testing.T, open Opener) {
 		if after, err := s.AdminAudit(ctx, audit[0].ID, 10); err != nil || len(after) != 1 || after[0].ID != audit[1].ID {
 			t.Errorf("AdminAudit(after %d) = %+v, %v; want the second entry only", audit[0].ID, after, err)
 		}
+	}
+}
+
+// testAdministratorsReadRedacted holds ElementVersionWithRedacted and
+// HistoryWithRedacted to their contract: an administrator deciding
+// whether to unredact reads a redacted version of a node, a way or a
+// relation whole (tags, position, way nodes, members) and sees it in its
+// place in the history, while the public reads keep refusing it.
+func testAdministratorsReadRedacted(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s := open(t)
+	admin := mustCreateAccount(t, s, "Ada Admin", "admin")
+
+	n1 := newNode(1, 1, deg(48.8566), deg(2.3522), "name", "private address")
+	n2 := nextVersion(n1)
+	n2.Tags, n2.Lat = tags("amenity", "bench"), deg(48.8567)
+	other := newNode(2, 1, deg(48.8570), deg(2.3530))
+	w1 := newWay(10, 1, []int64{1, 2}, "name", "private driveway")
+	w2 := nextVersion(w1)
+	w2.Tags = tags("highway", "service")
+	r1 := newRelation(20, 1, []osmdata.Member{member(osmdata.Node, 1, "home"), member(osmdata.Way, 10, "")}, "type", "site", "name", "private")
+	r2 := nextVersion(r1)
+	r2.Members, r2.Tags = []osmdata.Member{member(osmdata.Way, 10, "")}, tags("type", "site")
+	mustApply(t, s, n1, n2, other, w1, w2, r1, r2)
+
+	for _, e := range []osmdata.Element{n1, w1, r1} {
+		v := storage.VersionKey{Element: e.Key(), Version: e.Version}
+		if _, err := s.Redact(ctx, storage.Redaction{Version: v, RedactionID: 1, AdminID: admin.ID, Reason: "privacy"}); err != nil {
+			t.Fatalf("Redact(%s): %v", v, err)
+		}
+	}
+
+	for _, c := range []struct {
+		redacted, current osmdata.Element
+	}{{n1, n2}, {w1, w2}, {r1, r2}} {
+		k := c.redacted.Key()
+		if _, err := s.ElementVersion(ctx, k.Type, k.ID, 1); !errors.Is(err, storage.ErrRedacted) {
+			t.Errorf("ElementVersion(redacted %s v1) = %v, want ErrRedacted", k, err)
+		}
+		if got, err := s.ElementVersionWithRedacted(ctx, k.Type, k.ID, 1); err != nil {
+			t.Errorf("ElementVersionWithRedacted(redacted %s v1): %v", k, err)
+		} else {
+			checkElements(t, fmt.Sprintf("ElementVersionWithRedacted(redacted %s v1)", k), []osmdata.Element{got}, []osmdata.Element{c.redacted})
+		}
+		if got, err := s.ElementVersionWithRedacted(ctx, k.Type, k.ID, 2); err != nil {
+			t.Errorf("ElementVersionWithRedacted(%s v2, not redacted): %v", k, err)
+		} else {
+			checkElements(t, fmt.Sprintf("ElementVersionWithRedacted(%s v2)", k), []osmdata.Element{got}, []osmdata.Element{c.current})
+		}
+		if _, err := s.ElementVersionWithRedacted(ctx, k.Type, k.ID, 3); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("ElementVersionWithRedacted(%s v3) = %v, want ErrNotFound", k, err)
+		}
+		hist, err := s.HistoryWithRedacted(ctx, k.Type, k.ID)
+		if err != nil {
+			t.Errorf("HistoryWithRedacted(%s): %v", k, err)
+		} else {
+			checkElements(t, fmt.Sprintf("HistoryWithRedacted(%s) with v1 redacted", k), hist, []osmdata.Element{c.redacted, c.current})
+		}
+		if public, err := s.History(ctx, k.Type, k.ID); err != nil {
+			t.Errorf("History(%s): %v", k, err)
+		} else {
+			checkElements(t, fmt.Sprintf("History(%s) after the administrators' reads", k), public, []osmdata.Element{c.current})
+		}
+	}
+	if hist, err := s.HistoryWithRedacted(ctx, osmdata.Node, 2); err != nil {
+		t.Errorf("HistoryWithRedacted(node 2, never redacted): %v", err)
+	} else {
+		checkElements(t, "HistoryWithRedacted(node 2)", hist, []osmdata.Element{other})
+	}
+	if _, err := s.HistoryWithRedacted(ctx, osmdata.Node, 99); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("HistoryWithRedacted(node 99) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.ElementVersionWithRedacted(ctx, osmdata.Node, 99, 1); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("ElementVersionWithRedacted(node 99 v1) = %v, want ErrNotFound", err)
 	}
 }
 
