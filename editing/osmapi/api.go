@@ -296,17 +296,17 @@ func elementRoute(t osmdata.ElementType) func(*API, *http.Request) (query, *apiE
 }
 
 func historyRoute(t osmdata.ElementType) func(*API, *http.Request) (query, *apiError) {
-	return func(_ *API, r *http.Request) (query, *apiError) {
+	return func(a *API, r *http.Request) (query, *apiError) {
 		id, err := pathID(r)
 		if err != nil {
 			return nil, err
 		}
-		return historyQuery{typ: t, id: id}, nil
+		return historyQuery{typ: t, id: id, withRedacted: a.showRedactions(r)}, nil
 	}
 }
 
 func versionRoute(t osmdata.ElementType) func(*API, *http.Request) (query, *apiError) {
-	return func(_ *API, r *http.Request) (query, *apiError) {
+	return func(a *API, r *http.Request) (query, *apiError) {
 		id, err := pathID(r)
 		if err != nil {
 			return nil, err
@@ -315,7 +315,7 @@ func versionRoute(t osmdata.ElementType) func(*API, *http.Request) (query, *apiE
 		if !ok {
 			return nil, newError(errNotFound)
 		}
-		return versionQuery{typ: t, id: id, version: v}, nil
+		return versionQuery{typ: t, id: id, version: v, withRedacted: a.showRedactions(r)}, nil
 	}
 }
 

@@ -124,14 +124,22 @@ func (q elementQuery) run(ctx context.Context, r storage.Reader) (*document, err
 }
 
 // historyQuery is GET /api/0.6/{type}/ID/history: every version, deleted
-// ones included, also of a deleted element.
+// ones included, also of a deleted element; the redacted ones too for an
+// administrator who asked show_redactions=true.
 type historyQuery struct {
 	typ osmdata.ElementType
 	id  int64
+	// withRedacted, set only for an administrator's show_redactions
+	// (showRedactions), reads the redacted versions too.
+	withRedacted storage.Operations
 }
 
 func (q historyQuery) run(ctx context.Context, r storage.Reader) (*document, error) {
-	versions, err := r.History(ctx, q.typ, q.id)
+	history := r.History
+	if q.withRedacted != nil {
+		history = q.withRedacted.HistoryWithRedacted
+	}
+	versions, err := history(ctx, q.typ, q.id)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && len(versions) == 0 {
 		return nil, newError(errNotFound)
 	}
@@ -143,15 +151,24 @@ func (q historyQuery) run(ctx context.Context, r storage.Reader) (*document, err
 
 // versionQuery is GET /api/0.6/{type}/ID/VERSION: a deleted version is
 // answered like any other (cgimap test/node.testcore/node_version_deleted.case),
-// a redacted one 403 (openstreetmap-website, see editing.ErrVersionRedacted).
+// a redacted one 403 (openstreetmap-website, see editing.ErrVersionRedacted)
+// but to an administrator who asked show_redactions=true, who reads it as
+// any other version.
 type versionQuery struct {
 	typ     osmdata.ElementType
 	id      int64
 	version int
+	// withRedacted, set only for an administrator's show_redactions
+	// (showRedactions), reads a redacted version too.
+	withRedacted storage.Operations
 }
 
 func (q versionQuery) run(ctx context.Context, r storage.Reader) (*document, error) {
-	e, err := r.ElementVersion(ctx, q.typ, q.id, q.version)
+	read := r.ElementVersion
+	if q.withRedacted != nil {
+		read = q.withRedacted.ElementVersionWithRedacted
+	}
+	e, err := read(ctx, q.typ, q.id, q.version)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, newError(errNotFound)
 	}

@@ -98,3 +98,21 @@ func (a *API) unredact(r *http.Request, ops storage.Operations, key storage.Vers
 	_, verr := a.Reader.ElementVersion(r.Context(), key.Element.Type, key.Element.ID, key.Version)
 	return verr
 }
+
+// showRedactions is what a version read or a history reads redacted
+// versions through: the store's administrative reads when an
+// administrator (OSM's moderator) asks ?show_redactions=true, nil for
+// everyone else, who get what they get without the parameter, as
+// openstreetmap-website's Api::OldElementsController#show_redactions?
+// has it (current_user&.moderator? && params[:show_redactions] == "true":
+// the role alone, no OAuth scope; the value exactly "true").
+func (a *API) showRedactions(r *http.Request) storage.Operations {
+	if r.URL.Query().Get("show_redactions") != "true" {
+		return nil
+	}
+	if caller := who(r); caller == nil || caller.Role != auth.RoleAdmin {
+		return nil
+	}
+	ops, _ := a.Reader.(storage.Operations)
+	return ops
+}
