@@ -184,6 +184,21 @@ type Accounts interface {
 	// DeleteWebSession signs a browser out; deleting a missing session is
 	// no error.
 	DeleteWebSession(ctx context.Context, hash []byte) error
+
+	// PurgeExpiredSignIns deletes, in one transaction, the OAuth grants
+	// that expired or were revoked before `before` and the web sessions
+	// that expired before it, and says how many of each went. Callers
+	// pass a time well before now: a grant is refused once expired or
+	// revoked whether its row is kept or not, but a used code must stay
+	// until it has expired, so that its reuse is still told apart from
+	// an unknown code (fosite then revokes what the code issued).
+	PurgeExpiredSignIns(ctx context.Context, before time.Time) (PurgedSignIns, error)
+}
+
+// PurgedSignIns counts what PurgeExpiredSignIns deleted.
+type PurgedSignIns struct {
+	OAuthGrants int64
+	WebSessions int64
 }
 
 // AccountNameKey is the form of a display name that account names are

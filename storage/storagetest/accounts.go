@@ -30,6 +30,7 @@ func RunAccounts(t *testing.T, open Opener) {
 	t.Run("OAuthGrants", func(t *testing.T) { t.Parallel(); testOAuthGrants(t, open) })
 	t.Run("ServerSecret", func(t *testing.T) { t.Parallel(); testServerSecret(t, open) })
 	t.Run("WebSessions", func(t *testing.T) { t.Parallel(); testWebSessions(t, open) })
+	t.Run("PurgeExpiredSignIns", func(t *testing.T) { t.Parallel(); testPurgeExpiredSignIns(t, open) })
 }
 
 // closeTo says whether got is within a minute of want: the store sets
