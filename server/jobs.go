@@ -22,11 +22,13 @@ func (s *Server) newMergeJob(edit *editing.Service) *review.MergeJob {
 	return job
 }
 
-// startJobs runs the process's background work (the auto-close sweeper
-// and the merge job) until ctx is done; the returned function waits for
-// them to stop.
+// startJobs runs the process's background work (the auto-close sweeper,
+// the merge job, the replication cutter and the purge of ended sign-in
+// state) until ctx is done; the returned function waits for them to stop.
 func (s *Server) startJobs(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
+	// A read-only copy signs users in too, so it purges as well.
+	wg.Go(func() { s.purgeSignIns(ctx) })
 	if s.edit != nil {
 		sweeper := s.edit.NewSweeper(s.cfg.SweepPeriod)
 		wg.Go(func() { sweeper.Run(ctx) })
