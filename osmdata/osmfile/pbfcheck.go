@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -22,6 +23,31 @@ import (
 // maxBlobSize is osmpbf's and the format's limit on a block's data.
 const maxBlobSize = 32 << 20
 
+// blobFields are the fields of a Blob osmpbf reads, as it reads them:
+// the last occurrence of each wins, raw over zlib_data.
+type blobFields struct {
+	raw, zlibData   []byte
+	hasRaw, hasZlib bool
+	rawSize         int32 // int32: the low 32 bits of the varint
+}
+
+// parseBlob reads a Blob's fields; ok is false for bytes that are not
+// protobuf, which osmpbf refuses by itself.
+func parseBlob(blob []byte) (b blobFields, ok bool) {
+	err := eachField(blob, func(num protowire.Number, typ protowire.Type, v []byte, scalar uint64) error {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			b.raw, b.hasRaw = v, true
+		case num == 2 && typ == protowire.VarintType:
+			b.rawSize = int32(scalar)
+		case num == 3 && typ == protowire.BytesType:
+			b.zlibData, b.hasZlib = v, true
+		}
+		return nil
+	})
+	return b, err == nil
+}
+
 // checkBlobRawSize refuses a zlib blob (header or data) whose declared
 // raw_size is at or over the format's limit ("MUST be less than 32 MiB",
 // OSM wiki, PBF Format): osmpbf allocates raw_size and a tenth more
@@ -30,60 +56,83 @@ const maxBlobSize = 32 << 20
 // makeslice panicked in the decoder's goroutine, killing the process. A raw blob's raw_size is not used (osmpbf takes the raw
 // bytes as they are), nor is that of a blob that is not protobuf (osmpbf
 // refuses it by itself).
-func checkBlobRawSize(blob []byte) error {
-	var rawSize int32
-	var hasRaw, hasZlib bool
-	err := eachField(blob, func(num protowire.Number, typ protowire.Type, _ []byte, scalar uint64) error {
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			hasRaw = true
-		case num == 2 && typ == protowire.VarintType:
-			// int32: the low 32 bits of the varint; the last one wins.
-			rawSize = int32(scalar)
-		case num == 3 && typ == protowire.BytesType:
-			hasZlib = true
-		}
-		return nil
-	})
-	if err != nil || hasRaw || !hasZlib || rawSize < maxBlobSize {
+func checkBlobRawSize(b blobFields) error {
+	if b.hasRaw || !b.hasZlib || b.rawSize < maxBlobSize {
 		return nil
 	}
-	return fmt.Errorf("its Blob declares a raw_size of %d bytes, and the PBF format allows an uncompressed block less than %d (32 MiB)", rawSize, maxBlobSize)
+	return fmt.Errorf("its Blob declares a raw_size of %d bytes, and the PBF format allows an uncompressed block less than %d (32 MiB)", b.rawSize, maxBlobSize)
 }
 
-// checkDataBlock checks an OSMData blob. Blobs osmpbf refuses by itself
-// (unknown compression, a size that does not match) pass: its own error
-// says why.
-func checkDataBlock(blob []byte) error {
-	var raw, zdata []byte
-	var hasRaw, hasZlib bool
-	err := eachField(blob, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			raw, hasRaw = v, true
-		case num == 3 && typ == protowire.BytesType:
-			zdata, hasZlib = v, true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil
-	}
-	data := raw
-	if !hasRaw {
-		if !hasZlib {
-			return nil
-		}
-		zr, err := zlib.NewReader(bytes.NewReader(zdata))
+// blobInflater inflates the zlib data of blocks one after the other,
+// keeping its decompressor from block to block.
+type blobInflater struct {
+	src bytes.Reader
+	zr  io.ReadCloser // a zlib.Resetter once made
+}
+
+// inflate appends zlib data inflated to dst. ok is false when the data
+// does not inflate, or inflates to more than a block may hold: osmpbf
+// then refuses the blob by itself. rawSize, as declared, only sizes the
+// buffer.
+func (z *blobInflater) inflate(dst, zdata []byte, rawSize int32) (out []byte, ok bool) {
+	z.src.Reset(zdata)
+	if z.zr == nil {
+		zr, err := zlib.NewReader(&z.src)
 		if err != nil {
-			return nil
+			return dst, false
 		}
-		data, err = io.ReadAll(io.LimitReader(zr, maxBlobSize+1))
-		if err != nil || len(data) > maxBlobSize {
-			return nil
+		z.zr = zr
+	} else if err := z.zr.(zlib.Resetter).Reset(&z.src, nil); err != nil {
+		return dst, false
+	}
+	start := len(dst)
+	// One byte past the declared size, to see the end of the data
+	// without growing the buffer.
+	dst = slices.Grow(dst, int(min(max(rawSize, 0), maxBlobSize))+1)
+	for {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, len(dst)-start+512)
+		}
+		n, err := z.zr.Read(dst[len(dst):min(cap(dst), start+maxBlobSize+1)])
+		dst = dst[:len(dst)+n]
+		if len(dst)-start > maxBlobSize {
+			return dst, false
+		}
+		if err == io.EOF {
+			return dst, true
+		}
+		if err != nil {
+			return dst, false
 		}
 	}
-	return checkPrimitiveBlock(data)
+}
+
+// checkDataBlock checks the content of an OSMData blob: its raw data, or
+// its zlib data inflated by z and appended to dst. Blobs osmpbf refuses
+// by itself (not protobuf, unknown compression, data that does not
+// inflate) pass: its own error says why. When the zlib data inflates to
+// exactly its declared raw_size, which is what osmpbf accepts, inflated
+// is true and the data is out[len(dst):], for the caller to hand osmpbf
+// as a raw blob rather than have it inflate the data again.
+func checkDataBlock(z *blobInflater, b blobFields, dst []byte) (out []byte, inflated bool, err error) {
+	if b.hasRaw {
+		return dst, false, checkPrimitiveBlock(b.raw)
+	}
+	if !b.hasZlib {
+		return dst, false, nil
+	}
+	start := len(dst)
+	out, ok := z.inflate(dst, b.zlibData, b.rawSize)
+	if !ok {
+		return out[:start], false, nil
+	}
+	if err := checkPrimitiveBlock(out[start:]); err != nil {
+		return out[:start], false, err
+	}
+	if len(out)-start != int(b.rawSize) {
+		return out[:start], false, nil
+	}
+	return out, true, nil
 }
 
 func checkPrimitiveBlock(data []byte) error {
