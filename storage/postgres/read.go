@@ -113,20 +113,30 @@ func (q queries) NamedVersions(ctx context.Context, t osmdata.ElementType, versi
 // History returns every version of an element but the redacted ones,
 // oldest first.
 func (q queries) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
+	return q.history(ctx, t, id, false)
+}
+
+// history reads an element's versions, oldest first; the redacted ones
+// only for an administrator's read (HistoryWithRedacted).
+func (q queries) history(ctx context.Context, t osmdata.ElementType, id int64, withRedacted bool) ([]osmdata.Element, error) {
 	if err := checkType(t); err != nil {
 		return nil, err
 	}
+	what, visible := fmt.Sprintf("history of %s %d", t, id), ` AND NOT `+redactedColumn(t, tableOf[t])
+	if withRedacted {
+		what, visible = what+" with redactions", ""
+	}
 	rows, err := q.db.Query(ctx, `SELECT `+readColumns(t, "")+` FROM `+tableOf[t]+`
-		WHERE id = $1 AND NOT `+redactedColumn(t, tableOf[t])+` ORDER BY version`, id)
+		WHERE id = $1`+visible+` ORDER BY version`, id)
 	if err != nil {
-		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	els, err := collectElements(rows, t)
 	if err != nil {
-		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(els) == 0 {
-		return nil, fmt.Errorf("history of %s %d: %w", t, id, storage.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", what, storage.ErrNotFound)
 	}
 	return els, nil
 }

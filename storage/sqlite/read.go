@@ -128,21 +128,30 @@ func (qs queries) NamedVersions(ctx context.Context, t osmdata.ElementType, vers
 // History returns every version of an element but the redacted ones,
 // oldest first.
 func (qs queries) History(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
+	return qs.history(ctx, t, id, false)
+}
+
+// history reads an element's versions, oldest first; the redacted ones
+// only for an administrator's read (HistoryWithRedacted).
+func (qs queries) history(ctx context.Context, t osmdata.ElementType, id int64, withRedacted bool) ([]osmdata.Element, error) {
 	tbl, err := table(t)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := qs.db.QueryContext(ctx,
-		"SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? AND NOT "+redactedColumn(t, tbl)+" ORDER BY version", id)
+	what, visible := fmt.Sprintf("history of %s %d", t, id), " AND NOT "+redactedColumn(t, tbl)
+	if withRedacted {
+		what, visible = what+" with redactions", ""
+	}
+	rows, err := qs.db.QueryContext(ctx, "SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ?"+visible+" ORDER BY version", id)
 	if err != nil {
-		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	els, err := scanElements(rows, t)
 	if err != nil {
-		return nil, fmt.Errorf("history of %s %d: %w", t, id, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(els) == 0 {
-		return nil, fmt.Errorf("history of %s %d: %w", t, id, storage.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", what, storage.ErrNotFound)
 	}
 	return els, nil
 }

@@ -169,22 +169,7 @@ func (s *Store) ElementVersionWithRedacted(ctx context.Context, t osmdata.Elemen
 
 // HistoryWithRedacted returns every version of an element, oldest first.
 func (s *Store) HistoryWithRedacted(ctx context.Context, t osmdata.ElementType, id int64) ([]osmdata.Element, error) {
-	tbl, err := table(t)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.reader.QueryContext(ctx, "SELECT "+columns(t, "")+" FROM "+tbl+" WHERE id = ? ORDER BY version", id)
-	if err != nil {
-		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, err)
-	}
-	els, err := scanElements(rows, t)
-	if err != nil {
-		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, err)
-	}
-	if len(els) == 0 {
-		return nil, fmt.Errorf("history of %s %d with redactions: %w", t, id, storage.ErrNotFound)
-	}
-	return els, nil
+	return s.history(ctx, t, id, true)
 }
 
 // DeleteAccount pseudonymizes an account in one write transaction.
